@@ -1,0 +1,57 @@
+/* Connections: nng PAIR0 sockets over ipc://, one per worker.
+ *
+ * The supervisor listens; the worker dials. The receive cap (LIM_MSG_MAX) is set on the socket
+ * before listening or dialing, so nng drops larger frames before they are read. The listener
+ * checks every new pipe in nng's ADD_PRE hook against the pid and uid the supervisor expects
+ * (the kernel's SO_PEERCRED via NNG_OPT_IPC_PEER_PID/UID): any other peer is closed before a
+ * single message from it is read.
+ *
+ * Ownership: ipc_send() encodes and sends; the message struct stays the caller's. Receiving
+ * fills a struct msg the caller must msg_clear(). All calls return 0 or a negative error
+ * (nng errors converted to -errno / ERR_* by ipc_err_nng).
+ */
+#ifndef CORRAL_IPC_CONN_H
+#define CORRAL_IPC_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ipc/msg.h"
+
+struct ipc_conn;
+
+#define IPC_NONBLOCK	1
+
+/* Supervisor side. path is a filesystem path (not a URL); the socket file is created 0600.
+ * Until ipc_conn_expect() is called, every peer is refused. */
+int ipc_listen(const char *path, struct ipc_conn **out);
+/* Accept only a peer with this pid and uid from now on (pid 0: refuse all). A connected pipe
+ * from another peer is closed. */
+void ipc_conn_expect(struct ipc_conn *c, pid_t pid, uid_t uid);
+/* Peer pid/uid of the current pipe (-ENOTCONN if none). */
+int ipc_conn_peer(struct ipc_conn *c, pid_t *pid, uid_t *uid);
+/* Number of pipes refused by the peer check so far (for tests and status). */
+uint64_t ipc_conn_refused(const struct ipc_conn *c);
+
+/* Worker side. Retries for up to timeout_ms while the listener is not there yet. */
+int ipc_dial(const char *path, int timeout_ms, struct ipc_conn **out);
+
+int ipc_send(struct ipc_conn *c, const struct msg *m, int flags);
+int ipc_recv(struct ipc_conn *c, struct msg *m, int flags);	/* -EAGAIN when NONBLOCK */
+/* Timed receive: -ETIMEDOUT (ERR_TIMEOUT) after timeout_ms. */
+int ipc_recv_timed(struct ipc_conn *c, struct msg *m, int timeout_ms);
+
+/* Raw frames, for relays and benchmarks (bytes are not decoded). */
+int ipc_send_raw(struct ipc_conn *c, const void *buf, size_t len, int flags);
+int ipc_recv_raw(struct ipc_conn *c, uint8_t **buf, size_t *len, int flags); /* free(*buf) */
+
+/* A file descriptor that polls readable when a message may be received (NNG_OPT_RECVFD).
+ * Owned by nng: do not read from or close it. */
+int ipc_conn_pollfd(struct ipc_conn *c);
+
+void ipc_close(struct ipc_conn *c);	/* NULL-safe */
+
+int ipc_err_nng(int nng_rv);
+
+#endif

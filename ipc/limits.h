@@ -1,0 +1,69 @@
+/* Every cap corral enforces, in one place. Sizes in bytes, times in milliseconds. */
+#ifndef CORRAL_IPC_LIMITS_H
+#define CORRAL_IPC_LIMITS_H
+
+#define CORRAL_PROTO_VERSION	1
+
+/* --- messages (ipc/) --- */
+#define LIM_MSG_MAX		(8u << 20)	/* one nng frame, set as NNG_OPT_RECVMAXSZ */
+#define LIM_STR_MAX		(4u << 20)	/* one msgpack str/bin (JSON payloads ride in these) */
+#define LIM_NAME_MAX		128u		/* tool, op, tenant, agent, worker names */
+#define LIM_ARRAY_MAX		4096u		/* elements in one msgpack array or map */
+#define LIM_DEPTH_MAX		16u		/* msgpack nesting */
+#define LIM_JSON_DEPTH_MAX	32u		/* JSON args/results nesting */
+#define LIM_ARGS_MAX		(256u << 10)	/* JSON args of one call */
+#define LIM_RESULT_MAX		(4u << 20)	/* JSON result of one call, as the agent sees it */
+#define LIM_LOG_LINE_MAX	2048u		/* one forwarded log line */
+#define LIM_ERRMSG_MAX		1024u		/* error text in an error message */
+#define LIM_SENDBUF		128		/* nng send queue depth, messages */
+
+/* --- config (supervisor/, policy/, agents/) --- */
+#define LIM_CONFIG_FILE_MAX	(4u << 20)	/* one YAML file */
+#define LIM_YAML_DEPTH_MAX	64u
+#define LIM_YAML_NODES_MAX	200000u
+#define LIM_CONFIG_ERRORS_MAX	50u		/* errors reported per file before giving up */
+
+/* --- HTTP (tools/) --- */
+#define LIM_HTTP_BODY_MAX	(8u << 20)	/* response body cap */
+#define LIM_HTTP_REQ_BODY_MAX	(1u << 20)
+#define LIM_HTTP_CONNECT_MS	5000
+#define LIM_HTTP_TOTAL_MS	30000
+#define LIM_HTTP_RETRIES	3
+#define LIM_HTTP_RETRY_AFTER_MAX_MS	30000
+#define LIM_HTTP_PAGES_MAX	10
+#define LIM_HTTP_REDIRECTS_MAX	3
+#define LIM_URL_MAX		8192u
+
+/* --- exec (tools/exec) --- */
+#define LIM_EXEC_OUT_MAX	(8u << 20)
+#define LIM_EXEC_TIMEOUT_MS	60000
+
+/* --- supervision (supervisor/) --- */
+#define LIM_CALL_DEADLINE_MS	60000		/* default per-call deadline */
+#define LIM_HELLO_MS		5000		/* spawn -> hello -> verified */
+#define LIM_DRAIN_MS		5000		/* SIGTERM drain */
+#define LIM_RESTART_MIN_MS	1000		/* >= 1 s between restarts */
+#define LIM_RESTART_MAX_MS	30000
+#define LIM_DEATHS_MAX		5		/* deaths in the window -> failed */
+#define LIM_DEATH_WINDOW_MS	60000
+#define LIM_INFLIGHT_MAX	1024		/* calls in flight per worker */
+#define LIM_WORKERS_MAX		4096
+#define LIM_CTL_CLIENTS_MAX	64
+
+/* --- worker rlimits (defaults; tenants may set lower) --- */
+#define LIM_RL_NOFILE		256
+#define LIM_RL_NPROC		64
+#define LIM_RL_FSIZE		(64u << 20)
+#define LIM_RL_AS		(1ull << 32)	/* 4 GiB address space (nng/curl threads reserve stacks) */
+#define LIM_RL_AS_EXEC		(16ull << 30)	/* Go binaries reserve large arenas */
+
+/* The high fd numbers our exec paths use: above LIM_RL_NOFILE so that a confined program can
+ * never dup2() anything onto them (see docs/SANDBOX.md, "the sanctioned exec"). */
+#define FD_EXEC_SLOT		1000
+
+/* --- audit (supervisor/audit) --- */
+#define LIM_AUDIT_RECORD_MAX	(64u << 10)
+#define LIM_AUDIT_BATCH		64
+#define LIM_AUDIT_BATCH_MS	5
+
+#endif
