@@ -138,15 +138,18 @@ struct builder {
 	struct ydoc_errs *errs;
 };
 
-static void build_err(struct builder *b, int line, int col, const char *fmt, const char *arg)
+static void build_err(struct builder *b, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
-build_err(struct builder *b, int line, int col, const char *fmt, const char *arg)
+build_err(struct builder *b, int line, int col, const char *fmt, ...)
 {
 	struct ydoc_node at = { .line = line, .col = col };
+	va_list ap;
 
-	ydoc_errf(b->errs, b->d, &at, fmt, arg);
+	va_start(ap, fmt);
+	vreport(b->errs, b->d, &at, false, fmt, ap);
+	va_end(ap);
 }
 
 static struct ydoc_node *
