@@ -1,0 +1,108 @@
+/* The echo family: a tool family with no remote side, for tests, the early demo and the
+ * benchmarks. It runs in the http kind's worker, under the http confinement. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc/err.h"
+#include "tools/io.h"
+#include "tools/tool.h"
+
+static int
+echo_echo(struct tool_io *io, const struct tool_call *call, json_t **result, struct tool_err *err)
+{
+	json_t *msg = json_object_get(call->args, "msg");
+
+	*result = json_pack("{s:O, s:b}", "msg", msg, "dry_run", call->dry_run);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int
+echo_sleep(struct tool_io *io, const struct tool_call *call, json_t **result, struct tool_err *err)
+{
+	json_int_t ms = json_integer_value(json_object_get(call->args, "ms"));
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	if (io && io->event)
+		io->event(io, call->id, "sleeping");
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	*result = json_pack("{s:I}", "slept_ms", ms);
+	return *result ? 0 : -ENOMEM;
+}
+
+static int
+echo_fail(struct tool_io *io, const struct tool_call *call, json_t **result, struct tool_err *err)
+{
+	const char *m = json_string_value(json_object_get(call->args, "message"));
+
+	err->code = ERR_EXEC;
+	err->http_status = (int)json_integer_value(json_object_get(call->args, "status"));
+	err->retryable = false;
+	snprintf(err->text, sizeof(err->text), "%s", m ? m : "failed as asked");
+	return ERR_EXEC;
+}
+
+static int
+echo_crash(struct tool_io *io, const struct tool_call *call, json_t **result, struct tool_err *err)
+{
+	const char *how = json_string_value(json_object_get(call->args, "how"));
+
+	if (strcmp(how, "abort") == 0)
+		abort();
+	if (strcmp(how, "syscall") == 0)	/* forbidden in every worker kind: SIGSYS */
+		syscall(SYS_ptrace, 0, 0, 0, 0);
+	if (strcmp(how, "exit") == 0)
+		_exit(3);
+	raise(SIGSEGV);
+	return ERR_WORKER;
+}
+
+static const char *const crash_how[] = { "segv", "abort", "syscall", "exit", NULL };
+
+static const struct tool_param p_echo[] = {
+	{ .name = "msg", .type = TP_STRING, .required = true, .max_len = 65536,
+	  .flags = TP_F_MULTILINE, .desc = "Text to send back" },
+	{ 0 }
+};
+static const struct tool_param p_sleep[] = {
+	{ .name = "ms", .type = TP_INT, .required = true, .min = 0, .max = 600000,
+	  .desc = "Milliseconds to sleep" },
+	{ 0 }
+};
+static const struct tool_param p_fail[] = {
+	{ .name = "message", .type = TP_STRING, .def = "\"failed as asked\"", .max_len = 256,
+	  .desc = "Error text" },
+	{ .name = "status", .type = TP_INT, .def = "0", .min = 0, .max = 599,
+	  .desc = "HTTP-like status to report" },
+	{ 0 }
+};
+static const struct tool_param p_crash[] = {
+	{ .name = "how", .type = TP_STRING, .def = "\"segv\"", .enums = crash_how,
+	  .desc = "segv, abort, a forbidden syscall, or exit" },
+	{ 0 }
+};
+
+static const struct tool_op echo_ops[] = {
+	{ .name = "echo", .desc = "Return the message", .flags = TOOL_F_IDEMPOTENT | TOOL_F_DRY_RUN,
+	  .params = p_echo, .run = echo_echo },
+	{ .name = "sleep", .desc = "Sleep, then answer", .flags = TOOL_F_IDEMPOTENT | TOOL_F_PROGRESS,
+	  .params = p_sleep, .run = echo_sleep },
+	{ .name = "fail", .desc = "Answer with an error", .flags = TOOL_F_IDEMPOTENT,
+	  .params = p_fail, .run = echo_fail },
+	{ .name = "crash", .desc = "Kill the worker (tests supervision)", .flags = TOOL_F_MUTATING,
+	  .params = p_crash, .run = echo_crash },
+	{ 0 }
+};
+
+const struct tool_family tool_fam_echo = {
+	.name = "echo",
+	.desc = "Test family: echo, sleep, fail, crash",
+	.kind = TOOL_KIND_HTTP,
+	.ops = echo_ops,
+};
