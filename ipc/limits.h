@@ -23,6 +23,20 @@
 #define LIM_YAML_NODES_MAX	200000u
 #define LIM_CONFIG_ERRORS_MAX	50u		/* errors reported per file before giving up */
 
+/* --- policy (policy/) --- */
+#define LIM_POL_FILES_MAX	64		/* policy files in one set */
+#define LIM_POL_RULES_MAX	20000u		/* rules in one set (all files) */
+#define LIM_POL_LIST_MAX	256u		/* principals, operations, in-lists, approvers per rule */
+#define LIM_POL_WHERE_MAX	32u		/* argument conditions per rule */
+#define LIM_POL_REGEX_MAX	1024u		/* bytes of one where regex */
+#define LIM_POL_TZ_MAX		32u		/* distinct time zones in one set */
+#define LIM_POL_TZIF_MAX	(256u << 10)	/* one TZif file */
+#define LIM_POL_RATE_MAX	10000u		/* N in a rate "N/window" */
+#define LIM_POL_RATE_KEYS_MAX	100000u		/* (tenant, principal, rule) counters kept */
+#define LIM_POL_DECISION_RULES	16u		/* rule ids carried by one decision */
+#define LIM_POL_REASON_MAX	512u		/* reason text of one decision */
+#define LIM_POL_SAME_MAX	8u		/* evidence "same:" arguments */
+
 /* --- HTTP (tools/) --- */
 #define LIM_HTTP_BODY_MAX	(8u << 20)	/* response body cap */
 #define LIM_HTTP_REQ_BODY_MAX	(1u << 20)
