@@ -79,5 +79,19 @@
 #define LIM_AUDIT_RECORD_MAX	(64u << 10)
 #define LIM_AUDIT_BATCH		64
 #define LIM_AUDIT_BATCH_MS	5
+#define LIM_AUDIT_ROTATE_BYTES	(64ull << 20)	/* default rotation size of the live file */
+#define LIM_AUDIT_CKPT_RECORDS	1000u		/* default: a checkpoint every N records... */
+#define LIM_AUDIT_CKPT_MS	60000		/* ...and at least this often while records arrive */
+#define LIM_AUDIT_QUERY_FILES	4096u		/* files one verify/query/tail run reads */
+
+/* --- credentials and approvals (supervisor/cred, supervisor/approval) --- */
+#define LIM_CRED_MAX		(64u << 10)	/* one credential value */
+#define LIM_CRED_MIN		4u		/* shorter values are refused: redaction would over-match */
+#define LIM_CREDS_MAX		1024u		/* credentials in one store */
+#define LIM_APPROVALS_MAX	4096u		/* approvals held (pending and finished until gc) */
+#define LIM_APPROVERS_MAX	64u		/* approver patterns of one approval */
+#define LIM_APPROVAL_VOTES_MAX	64u
+#define LIM_APPROVAL_REASON_MAX	512u
+#define LIM_APPROVAL_FILE_MAX	(2u << 20)	/* one approval file (args, at most LIM_ARGS_MAX, ride escaped) */
 
 #endif
