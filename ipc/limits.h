@@ -37,6 +37,16 @@
 #define LIM_POL_REASON_MAX	512u		/* reason text of one decision */
 #define LIM_POL_SAME_MAX	8u		/* evidence "same:" arguments */
 
+/* --- agent files (agents/loader) --- */
+#define LIM_AGENT_PROMPT_MAX	(256u << 10)	/* system prompt bytes */
+#define LIM_AGENT_TOOLS_MAX	64u		/* entries in tools: */
+#define LIM_AGENT_CONFIG_MAX	256u		/* entries in config: + environment: */
+#define LIM_AGENT_VALUE_MAX	(16u << 10)	/* one config string after ${VAR} expansion */
+#define LIM_AGENT_LABELS_MAX	64u
+#define LIM_AGENT_ITER_DEFAULT	10
+#define LIM_AGENT_ITER_MAX	200
+#define LIM_AGENT_MAX_TOKENS	1000000		/* model max_tokens */
+
 /* --- HTTP (tools/) --- */
 #define LIM_HTTP_BODY_MAX	(8u << 20)	/* response body cap */
 #define LIM_HTTP_REQ_BODY_MAX	(1u << 20)
