@@ -104,4 +104,11 @@
 #define LIM_APPROVAL_REASON_MAX	512u
 #define LIM_APPROVAL_FILE_MAX	(2u << 20)	/* one approval file (args, at most LIM_ARGS_MAX, ride escaped) */
 
+/* --- canary judge (tools/canary) --- */
+#define LIM_CANARY_INPUT_MAX	(32u << 20)	/* JSON input of `corralctl canary judge` */
+#define LIM_CANARY_OUTPUT_MAX	(4u << 20)	/* JSON result */
+#define LIM_CANARY_METRICS_MAX	256u
+#define LIM_CANARY_GROUPS_MAX	64u		/* distinct groups (weights and metrics' groups) */
+#define LIM_CANARY_SAMPLES_MAX	100000u		/* one series; keeps every rank and tie sum exact in binary64 */
+
 #endif
