@@ -4,6 +4,11 @@
  * (every element needs at least one byte) and against the caps in ipc/limits.h before anything
  * is allocated or looped over. Strings are checked for UTF-8 and refused if they contain NUL.
  * The reader does not allocate at all: strings are returned as pointers into the frame.
+ *
+ * Errors: ERR_TRUNC (input ends inside a value, or a declared count/length exceeds the bytes
+ * left), ERR_TYPE (another type than asked for, or an int that does not fit), ERR_TOOBIG (a
+ * declared count or length over its cap), ERR_DEPTH, ERR_UTF8 (invalid UTF-8 or an embedded NUL),
+ * ERR_PROTO (the never-used byte 0xc1). A failed read leaves the cursor where it was.
  */
 #ifndef CORRAL_IPC_CODEC_H
 #define CORRAL_IPC_CODEC_H
@@ -30,8 +35,20 @@ int mp_rd_double(struct mp_rd *r, double *v);	/* float32/float64 */
 void mp_rd_leave(struct mp_rd *r);		/* a container entered with map/array is done */
 int mp_rd_end(struct mp_rd *r);			/* ERR_TRAILING if bytes remain */
 
+/* The kind of the next value without consuming it (ERR_TRUNC at the end, ERR_PROTO for 0xc1). */
+enum mp_kind {
+	MP_NIL = 1, MP_BOOL, MP_UINT, MP_INT /* negative */, MP_FLOAT, MP_STR, MP_BIN,
+	MP_ARRAY, MP_MAP, MP_EXT,
+};
+int mp_rd_peek(const struct mp_rd *r);
+/* Skip one whole value, containers included (same caps and checks, strings UTF-8-checked). */
+int mp_rd_skip(struct mp_rd *r);
+size_t mp_rd_left(const struct mp_rd *r);
+
 /* Writer into a growable buffer capped at max bytes. Errors are sticky in w->err: write
- * everything, then check mp_wr_finish(). */
+ * everything, then check mp_wr_finish(). The writer refuses what the reader would refuse:
+ * strings that are not UTF-8 or hold NUL (ERR_UTF8), str/bin over LIM_STR_MAX and containers
+ * over LIM_ARRAY_MAX (ERR_TOOBIG); past max bytes: ERR_TOOBIG. Ints use the shortest form. */
 struct mp_wr {
 	uint8_t *buf;
 	size_t len, cap, max;

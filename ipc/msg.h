@@ -83,11 +83,22 @@ struct msg {
 const char *msg_type_name(enum msg_type t);	/* "HELLO", ...; "?" for others */
 
 /* Encode m into a freshly malloc'd buffer (*out, *outlen). Fails with ERR_MISSING when a required
- * field is NULL, ERR_TOOBIG when the frame would exceed LIM_MSG_MAX. */
+ * field is NULL, ERR_TOOBIG when the frame would exceed LIM_MSG_MAX or a string its cap,
+ * ERR_UTF8 for a string that is not UTF-8, ERR_TYPE for a LOG level over 7, ERR_UNKNOWN for a
+ * bad type. Only the type's fields are looked at; optional strings are sent when non-NULL and
+ * dry when true. A WORK frame holds ctx: wipe the buffer (explicit_bzero) before free().
+ *
+ * String caps (bytes): kind, family, name, tenant, tool, op and CONNECT's text LIM_NAME_MAX;
+ * args and ctx LIM_ARGS_MAX; result LIM_RESULT_MAX; ERROR's text LIM_ERRMSG_MAX; LOG's text
+ * LIM_LOG_LINE_MAX; the rest LIM_STR_MAX. Senders truncate texts themselves. */
 int msg_encode(const struct msg *m, uint8_t **out, size_t *outlen);
 
 /* Strictly decode one frame. On success *m owns its strings; on failure *m is left cleared.
- * Never allocates more than ~2x len, whatever the input declares. */
+ * Never allocates more than ~2x len, whatever the input declares (in fact: the string bytes
+ * plus one NUL each, and only after the whole frame was validated). Errors: ERR_TRUNC,
+ * ERR_TRAILING, ERR_TYPE (also an int out of its field's range), ERR_TOOBIG, ERR_DEPTH, ERR_UTF8
+ * (also an embedded NUL), ERR_DUPKEY, ERR_UNKNOWN (key, or key not permitted for the type, or
+ * type), ERR_MISSING (also no "t"), ERR_PROTO (byte 0xc1), -ENOMEM. */
 int msg_decode(const uint8_t *buf, size_t len, struct msg *m);
 
 /* Free strings, explicit_bzero ctx, zero the struct. NULL-safe. */
