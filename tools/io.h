@@ -14,6 +14,7 @@ struct exec_resp;
 
 struct tool_io {
 	void *priv;		/* the runtime's */
+	void *priv2;		/* the kind's (per thread) */
 	/* One HTTP exchange (with the client's retries, caps, redirect rules). NULL in workers
 	 * of other kinds. */
 	int (*http)(struct tool_io *io, const struct tool_call *call, const struct http_req *req,

@@ -1,0 +1,173 @@
+/* Agent runs: corralctl run AGENT "input" -> RUN to the agent's confined worker; the agent's
+ * CALLs go through the router like any caller's (as principal agent:NAME of its tenant);
+ * EVENTs are relayed to whoever started the run; DONE ends it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc/err.h"
+#include "ipc/log.h"
+#include "supervisor/router_int.h"
+#include "supervisor/sup.h"
+
+struct run {
+	uint64_t id;
+	struct origin o;		/* who started it */
+	struct worker *w;
+	int64_t start_ms, deadline_ms;
+	struct run *next;
+};
+
+static struct run *runs;
+
+#define RUN_DEADLINE_MS	(10 * 60 * 1000)
+
+static struct run *
+run_find(uint64_t id, const struct worker *w)
+{
+	for (struct run *r = runs; r != NULL; r = r->next)
+		if (r->id == id && r->w == w)
+			return r;
+	return NULL;
+}
+
+static void
+run_end(struct sup *s, struct run *run, struct msg *m)
+{
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I}", "type", "lifecycle", "worker",
+	    run->w->name, "tenant", run->w->tenant, "run", (json_int_t)run->id, "event",
+	    m->type == MSG_DONE ? "run-done" : "run-failed", "duration_ms",
+	    (json_int_t)(sup_now_ms() - run->start_ms));
+
+	sup_audit(s, rec);
+	json_decref(rec);
+	for (struct run **pp = &runs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == run) {
+			*pp = run->next;
+			break;
+		}
+	if (m->type == MSG_DONE)
+		m->type = MSG_RESULT;
+	if (run->o.ctl || run->o.agent)
+		router_reply(s, &run->o, m);
+	free(run);
+}
+
+int
+sup_run_start(struct sup *s, const struct origin *o, const char *agent, const char *input)
+{
+	struct worker *w = worker_agent(s, agent, o->admin ? NULL : o->tenant);
+	struct msg m = { .type = MSG_RUN };
+	struct run *run;
+	json_t *def;
+	int r;
+
+	if (w == NULL)
+		return ERR_NOTFOUND;
+	if (w->state != WS_READY || !w->verified)
+		return ERR_NOTREADY;
+	if ((run = calloc(1, sizeof(*run))) == NULL)
+		return -ENOMEM;
+	run->id = ++s->next_id;
+	run->o = *o;
+	run->w = w;
+	run->start_ms = sup_now_ms();
+	run->deadline_ms = run->start_ms + RUN_DEADLINE_MS;
+	def = sup_agent_def_json(s, w);
+	m.id = run->id;
+	m.input = (char *)input;
+	m.agent = json_dumps(def, JSON_COMPACT);
+	json_decref(def);
+	r = m.agent ? worker_send(s, w, &m) : -ENOMEM;
+	free(m.agent);
+	if (r < 0) {
+		free(run);
+		return r;
+	}
+	run->next = runs;
+	runs = run;
+	{
+		json_t *rec = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "type", "lifecycle",
+		    "worker", w->name, "tenant", w->tenant, "run", (json_int_t)run->id, "event",
+		    "run-start", "principal", o->principal);
+
+		sup_audit(s, rec);
+		json_decref(rec);
+	}
+	return 0;
+}
+
+void
+sup_agent_msg(struct sup *s, struct worker *w, struct msg *m)
+{
+	struct run *run;
+
+	if (m->type == MSG_CALL) {
+		struct origin o = { .kind = ORIGIN_AGENT, .agent = w, .id = m->id,
+			.tenant = w->tenant };
+
+		snprintf(o.principal, sizeof(o.principal), "agent:%s", w->agent);
+		router_call(s, &o, m);
+		return;
+	}
+	if ((run = run_find(m->id, w)) == NULL)
+		return;	/* a run we already ended (deadline): dropped */
+	switch (m->type) {
+	case MSG_EVENT: {
+		struct msg ev = { .type = MSG_EVENT, .text = m->text };
+
+		if (run->o.ctl || run->o.agent)
+			router_reply(s, &run->o, &ev);
+		break;
+	}
+	case MSG_DONE:
+	case MSG_ERROR:
+		run_end(s, run, m);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+sup_agent_gone(struct sup *s, struct worker *w, const char *why)
+{
+	struct run *r, *next;
+
+	for (r = runs; r != NULL; r = next) {
+		next = r->next;
+		if (r->w == w) {
+			struct msg m = { .type = MSG_ERROR, .code = ERR_WORKER, .text = (char *)why };
+
+			run_end(s, r, &m);
+		}
+	}
+}
+
+void
+sup_runs_origin_gone(struct sup *s, const void *obj)
+{
+	for (struct run *r = runs; r != NULL; r = r->next)
+		if (r->o.ctl == obj || r->o.agent == obj) {
+			r->o.ctl = NULL;
+			r->o.agent = NULL;
+		}
+}
+
+void
+sup_runs_tick(struct sup *s, int64_t now)
+{
+	struct run *r, *next;
+
+	for (r = runs; r != NULL; r = next) {
+		next = r->next;
+		if (now >= r->deadline_ms) {
+			struct msg m = { .type = MSG_ERROR, .code = ERR_TIMEOUT,
+				.text = "agent run deadline exceeded" };
+			struct msg cancel = { .type = MSG_CANCEL, .id = r->id };
+
+			worker_send(s, r->w, &cancel);
+			run_end(s, r, &m);
+		}
+	}
+}

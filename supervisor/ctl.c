@@ -1,0 +1,369 @@
+/* The control socket: corralctl <-> corrald. AF_UNIX stream, each frame a 4-byte big-endian
+ * length and one msgpack message (ipc/msg.h). The peer's uid (SO_PEERCRED) decides its role:
+ * admin (uid 0, control.admins), tenant operator (control.operators: calls as operator:NAME
+ * within its tenant) or viewer (status only). Commands are CALLs to the pseudo-tool "corral". */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "ipc/err.h"
+#include "ipc/json.h"
+#include "ipc/limits.h"
+#include "ipc/log.h"
+#include "supervisor/router_int.h"
+#include "supervisor/sup.h"
+
+struct ctl_client {
+	int fd;
+	struct src src;
+	uid_t uid;
+	pid_t pid;
+	enum cfg_role_kind role;
+	const char *tenant;		/* operators/viewers */
+	char principal[160];
+	uint8_t *buf;
+	size_t len, cap;
+	struct ctl_client *next;
+};
+
+int
+ctl_listen(struct sup *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = s->cfg->control_socket;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
+	    chmod(path, 0666) < 0) {	/* who may do what is decided per peer uid */
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	s->ctl_fd = fd;
+	s->s_ctl = (struct src){ SRC_CTL_LISTEN, NULL };
+	return sup_watch(s, fd, &s->s_ctl);
+}
+
+static bool
+in_groups(uid_t uid, char *const *groups, size_t n)
+{
+	struct passwd *pw = getpwuid(uid);
+	gid_t gl[64];
+	int ng = 64;
+
+	if (pw == NULL || n == 0 || getgrouplist(pw->pw_name, pw->pw_gid, gl, &ng) < 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		struct group *g = getgrnam(groups[i]);
+
+		for (int k = 0; g && k < ng; k++)
+			if (gl[k] == g->gr_gid)
+				return true;
+	}
+	return false;
+}
+
+/* 0 = known peer, role set; -EPERM = no role. */
+static int
+classify(struct sup *s, struct ctl_client *c)
+{
+	struct config *cfg = s->cfg;
+	struct passwd *pw = getpwuid(c->uid);
+
+	if (c->uid == 0 || c->uid == geteuid()) {
+		c->role = ROLE_ADMIN;
+		snprintf(c->principal, sizeof(c->principal), "operator:%s",
+		    pw ? pw->pw_name : "root");
+		return 0;
+	}
+	for (size_t i = 0; i < cfg->nroles; i++) {
+		struct cfg_role *r = &cfg->roles[i];
+		bool match = in_groups(c->uid, r->groups, r->ngroups);
+
+		for (size_t k = 0; k < r->nuids && !match; k++)
+			match = r->uids[k] == c->uid;
+		if (!match)
+			continue;
+		c->role = r->kind;
+		c->tenant = r->tenant;
+		snprintf(c->principal, sizeof(c->principal), "operator:%s",
+		    r->name ? r->name : pw ? pw->pw_name : "unknown");
+		return 0;
+	}
+	return -EPERM;
+}
+
+void
+ctl_on_accept(struct sup *s)
+{
+	for (int i = 0; i < 16; i++) {
+		struct ctl_client *c;
+		struct ucred cr;
+		socklen_t sl = sizeof(cr);
+		int fd = accept4(s->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) < 0 ||
+		    (c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->uid = cr.uid;
+		c->pid = cr.pid;
+		if (classify(s, c) < 0) {
+			log_kv(LOG_NOTICE, "control peer refused: no role", NULL);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->src = (struct src){ SRC_CTL_CLIENT, c };
+		c->next = s->clients;
+		s->clients = c;
+		sup_watch(s, fd, &c->src);
+	}
+}
+
+static void
+client_close(struct sup *s, struct ctl_client *c)
+{
+	for (struct ctl_client **pp = &s->clients; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	router_origin_gone(s, c);
+	sup_unwatch(s, c->fd);
+	close(c->fd);
+	free(c->buf);
+	free(c);
+}
+
+void
+ctl_close_all(struct sup *s)
+{
+	while (s->clients)
+		client_close(s, s->clients);
+	if (s->ctl_fd >= 0) {
+		sup_unwatch(s, s->ctl_fd);
+		close(s->ctl_fd);
+		unlink(s->cfg->control_socket);
+		s->ctl_fd = -1;
+	}
+}
+
+void
+ctl_reply(struct sup *s, struct ctl_client *c, const struct msg *m)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	uint32_t be;
+
+	if (c == NULL || msg_encode(m, &buf, &len) < 0)
+		return;
+	be = htonl((uint32_t)len);
+	/* Small, bounded blocking write: replies are capped and clients read them. */
+	{
+		struct timeval tv = { .tv_sec = 2 };
+		int fl = fcntl(c->fd, F_GETFL);
+
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+		if (send(c->fd, &be, 4, MSG_NOSIGNAL) != 4 ||
+		    send(c->fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
+			log_kv(LOG_NOTICE, "control client not reading; reply dropped", NULL);
+		fcntl(c->fd, F_SETFL, fl);
+	}
+	free(buf);
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static void
+answer_json(struct sup *s, struct ctl_client *c, uint64_t id, json_t *v)
+{
+	struct msg m = { .type = MSG_RESULT, .id = id };
+
+	m.result = json_dumps(v, JSON_COMPACT);
+	if (m.result)
+		ctl_reply(s, c, &m);
+	free(m.result);
+	json_decref(v);
+}
+
+static void
+answer_err(struct sup *s, struct ctl_client *c, uint64_t id, int code, const char *text)
+{
+	struct msg m = { .type = MSG_ERROR, .id = id, .code = code };
+
+	m.text = (char *)(text ? text : err_str(code));
+	ctl_reply(s, c, &m);
+}
+
+static json_t *
+status_json(struct sup *s, const struct ctl_client *c)
+{
+	int64_t now = sup_now_ms();
+	json_t *ws = json_array();
+
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+
+		if (c->role != ROLE_ADMIN && (c->tenant == NULL || strcmp(c->tenant, w->tenant) != 0))
+			continue;
+		json_array_append_new(ws, worker_status_json(w, now));
+	}
+	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:o, s:b, s:b}", "version",
+	    CORRAL_VERSION, "pid", (int)getpid(), "uptime_ms", (json_int_t)(now - s->started_ms),
+	    "calls", (json_int_t)s->calls_total, "denied", (json_int_t)s->calls_denied,
+	    "inflight", (json_int_t)router_inflight(s), "workers", ws, "policy",
+	    s->policy != NULL, "audit", s->audit != NULL);
+}
+
+int sup_reload(struct sup *s);
+
+static void
+command(struct sup *s, struct ctl_client *c, struct msg *m)
+{
+	json_t *args = NULL;
+	char err[256];
+
+	if (ipc_json_parse(m->args, strlen(m->args), LIM_ARGS_MAX, &args, err, sizeof(err)) < 0) {
+		answer_err(s, c, m->id, ERR_SCHEMA, err);
+		return;
+	}
+	if (strcmp(m->op, "status") == 0 || strcmp(m->op, "ping") == 0) {
+		answer_json(s, c, m->id, status_json(s, c));
+	} else if (strcmp(m->op, "run") == 0 && c->role != ROLE_VIEWER) {
+		struct origin o = { .kind = ORIGIN_CTL, .ctl = c, .id = m->id,
+			.tenant = c->tenant, .admin = c->role == ROLE_ADMIN };
+		const char *agent = json_string_value(json_object_get(args, "agent"));
+		const char *input = json_string_value(json_object_get(args, "input"));
+		int r;
+
+		snprintf(o.principal, sizeof(o.principal), "%s", c->principal);
+		if (agent == NULL || input == NULL)
+			answer_err(s, c, m->id, ERR_SCHEMA, "run needs agent and input");
+		else if ((r = sup_run_start(s, &o, agent, input)) < 0)
+			answer_err(s, c, m->id, r, r == ERR_NOTFOUND ? "no such agent" : NULL);
+	} else if (strcmp(m->op, "reload") == 0 && c->role == ROLE_ADMIN) {
+		int r = sup_reload(s);
+
+		if (r < 0)
+			answer_err(s, c, m->id, r, "reload failed; the old configuration stays");
+		else
+			answer_json(s, c, m->id, json_pack("{s:b}", "reloaded", 1));
+	} else {
+		answer_err(s, c, m->id, ERR_DENIED, "unknown command or not permitted for your role");
+	}
+	json_decref(args);
+}
+
+static void
+handle(struct sup *s, struct ctl_client *c, struct msg *m)
+{
+	struct origin o = { .kind = ORIGIN_CTL, .ctl = c, .id = m->id };
+
+	if (m->type != MSG_CALL) {
+		answer_err(s, c, m->id, ERR_PROTO, "only CALL messages are accepted");
+		return;
+	}
+	if (strcmp(m->tool, "corral") == 0) {
+		command(s, c, m);
+		return;
+	}
+	if (c->role == ROLE_VIEWER) {
+		answer_err(s, c, m->id, ERR_DENIED, "viewers cannot make calls");
+		return;
+	}
+	o.admin = c->role == ROLE_ADMIN;
+	/* An admin acts for the tenant named in the call's "tenant" pseudo-field (ctl only) or
+	 * the only tenant; an operator only within its own tenant. */
+	o.tenant = c->tenant ? c->tenant : s->cfg->ntenants ? s->cfg->tenants[0].name : NULL;
+	{
+		/* corralctl call FAMILY@TENANT: admins choose the tenant; operators cannot. */
+		char *at = strchr(m->tool, '@');
+
+		if (at != NULL) {
+			*at++ = '\0';
+			if (!o.admin && (c->tenant == NULL || strcmp(at, c->tenant) != 0)) {
+				answer_err(s, c, m->id, ERR_DENIED, "not your tenant");
+				return;
+			}
+			if (config_tenant(s->cfg, at) == NULL) {
+				answer_err(s, c, m->id, ERR_NOTFOUND, "no such tenant");
+				return;
+			}
+			o.tenant = config_tenant(s->cfg, at)->name;
+		}
+	}
+	snprintf(o.principal, sizeof(o.principal), "%s", c->principal);
+	router_call(s, &o, m);
+}
+
+void
+ctl_on_client(struct sup *s, struct ctl_client *c)
+{
+	for (;;) {
+		ssize_t n;
+		uint32_t flen;
+
+		if (c->cap - c->len < 65536) {
+			size_t ncap = c->cap ? c->cap * 2 : 65536;
+			uint8_t *nb;
+
+			if (ncap > LIM_MSG_MAX + 4 + 65536 || (nb = realloc(c->buf, ncap)) == NULL) {
+				client_close(s, c);
+				return;
+			}
+			c->buf = nb;
+			c->cap = ncap;
+		}
+		n = read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			client_close(s, c);
+			return;
+		}
+		if (n < 0)
+			return;
+		c->len += (size_t)n;
+		while (c->len >= 4) {
+			struct msg m = { 0 };
+
+			memcpy(&flen, c->buf, 4);
+			flen = ntohl(flen);
+			if (flen > LIM_MSG_MAX) {
+				client_close(s, c);
+				return;
+			}
+			if (c->len < 4 + (size_t)flen)
+				break;
+			if (msg_decode(c->buf + 4, flen, &m) < 0) {
+				client_close(s, c);	/* malformed: drop the peer */
+				return;
+			}
+			memmove(c->buf, c->buf + 4 + flen, c->len - 4 - flen);
+			c->len -= 4 + flen;
+			handle(s, c, &m);
+			msg_clear(&m);
+		}
+	}
+}

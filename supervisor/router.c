@@ -1,0 +1,423 @@
+/* The router: every tool call crosses here.
+ *   validate (schema) -> decide (policy) -> inject (credential) -> audit (write-ahead)
+ *   -> dispatch (worker, with a deadline) -> result (redacted, capped) -> audit -> caller
+ * Identity comes from where the call arrived (an agent worker's socket, a control client's
+ * peer uid), never from the message. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc/err.h"
+#include "ipc/json.h"
+#include "ipc/limits.h"
+#include "ipc/log.h"
+#include "supervisor/router_int.h"
+#include "supervisor/sup.h"
+
+static struct call *
+call_find(struct sup *s, uint64_t id)
+{
+	for (struct call *c = s->calls; c != NULL; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void
+call_unlink(struct sup *s, struct call *c)
+{
+	for (struct call **pp = &s->calls; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	if (c->w && c->w->inflight)
+		c->w->inflight--;
+}
+
+static void
+call_free(struct call *c)
+{
+	if (c == NULL)
+		return;
+	if (c->secret) {
+		explicit_bzero(c->secret, strlen(c->secret));
+		free(c->secret);
+	}
+	free(c->family);
+	free(c->op);
+	json_decref(c->args);
+	free(c);
+}
+
+size_t
+router_inflight(const struct sup *s)
+{
+	size_t n = 0;
+
+	for (struct call *c = s->calls; c != NULL; c = c->next)
+		n++;
+	return n;
+}
+
+int64_t
+router_next_deadline(const struct sup *s)
+{
+	int64_t d = INT64_MAX;
+
+	for (struct call *c = s->calls; c != NULL; c = c->next)
+		if (c->deadline_ms < d)
+			d = c->deadline_ms;
+	return d;
+}
+
+/* ---------------------------------------------------------------- answering the caller */
+
+void
+router_reply(struct sup *s, const struct origin *o, struct msg *m)
+{
+	m->id = o->id;
+	if (o->kind == ORIGIN_CTL) {
+		ctl_reply(s, o->ctl, m);
+	} else if (o->agent && o->agent->state == WS_READY) {
+		if (worker_send(s, o->agent, m) < 0)
+			log_kv(LOG_WARNING, "cannot answer agent", "worker", o->agent->name, NULL);
+	}
+}
+
+void
+router_error(struct sup *s, const struct origin *o, int code, const char *text,
+    const json_t *detail)
+{
+	struct msg m = { .type = MSG_ERROR, .code = code };
+
+	m.text = (char *)(text && *text ? text : err_str(code));
+	if (detail)
+		m.detail = json_dumps(detail, JSON_COMPACT);
+	router_reply(s, o, &m);
+	free(m.detail);
+}
+
+/* Replace every occurrence of secret in text (in place: same length or shorter). */
+static void
+redact(char *text, const char *secret)
+{
+	static const char mark[] = "[REDACTED]";
+	size_t sl, ml = sizeof(mark) - 1;
+	char *p;
+
+	if (secret == NULL || (sl = strlen(secret)) < 4)
+		return;
+	while ((p = strstr(text, secret)) != NULL) {
+		size_t rest = strlen(p + sl);
+
+		if (sl >= ml) {
+			memcpy(p, mark, ml);
+			memmove(p + ml, p + sl, rest + 1);
+		} else {
+			memset(p, '*', sl);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- a call */
+
+static json_t *
+audit_base(const char *type, const struct origin *o, const char *family, const char *op)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "tenant",
+	    o->tenant ? o->tenant : "", "principal", o->principal, "tool", family ? family : "",
+	    "op", op ? op : "");
+}
+
+/* The call context handed to the worker: the endpoint (from config only) and the secret. */
+static json_t *
+make_ctx(struct sup *s, const struct cfg_endpoint *ep, const char *secret)
+{
+	json_t *e = json_object(), *rh = json_array();
+
+	if (ep != NULL) {
+		json_object_set_new(e, "name", json_string(ep->name));
+		if (ep->url)
+			json_object_set_new(e, "url", json_string(ep->url));
+		if (ep->ca_file)
+			json_object_set_new(e, "ca_file", json_string(ep->ca_file));
+		if (ep->user)
+			json_object_set_new(e, "user", json_string(ep->user));
+		if (ep->context)
+			json_object_set_new(e, "context", json_string(ep->context));
+		json_object_set_new(e, "timeout_ms", json_integer(ep->timeout_ms));
+		json_object_set_new(e, "connect_timeout_ms", json_integer(ep->connect_timeout_ms));
+		for (size_t i = 0; i < ep->nredirect_hosts; i++)
+			json_array_append_new(rh, json_string(ep->redirect_hosts[i]));
+	}
+	json_object_set_new(e, "redirect_hosts", rh);
+	return json_pack("{s:o, s:s?}", "endpoint", e, "secret", secret);
+}
+
+const char *sup_cred_get(struct sup *s, const char *name, const char *tenant);
+
+static int
+dispatch(struct sup *s, const struct origin *o, struct call *c, const struct tool_op *op,
+    bool dry_run)
+{
+	const struct cfg_endpoint *ep = config_endpoint(s->cfg, c->family, o->tenant, NULL);
+	const char *secret = NULL;
+	struct msg m = { .type = MSG_WORK, .id = c->id, .dry_run = dry_run };
+	json_t *ctx;
+	int r;
+
+	if (ep && ep->credential && strcmp(ep->credential, "none") != 0 &&
+	    (secret = sup_cred_get(s, ep->credential, o->tenant)) == NULL)
+		return ERR_CONFIG;
+	if (secret && (c->secret = strdup(secret)) == NULL)
+		return -ENOMEM;
+	ctx = make_ctx(s, ep, secret);
+	m.tool = c->family;
+	m.op = c->op;
+	m.args = json_dumps(c->args, JSON_COMPACT | JSON_SORT_KEYS);
+	m.ctx = json_dumps(ctx, JSON_COMPACT);
+	m.deadline_ms = (uint32_t)(c->deadline_ms - c->start_ms);
+	r = m.args && m.ctx ? worker_send(s, c->w, &m) : -ENOMEM;
+	free(m.args);
+	if (m.ctx) {
+		explicit_bzero(m.ctx, strlen(m.ctx));
+		free(m.ctx);
+	}
+	if (secret) {
+		json_t *sv = json_object_get(ctx, "secret");
+
+		explicit_bzero((char *)json_string_value(sv), json_string_length(sv));
+	}
+	json_decref(ctx);
+	return r;
+}
+
+static bool
+worker_usable(const struct worker *w)
+{
+	return w != NULL && w->state == WS_READY && w->verified;
+}
+
+void
+router_call(struct sup *s, const struct origin *o, struct msg *m)
+{
+	const struct tool_family *f = tool_family_find(m->tool);
+	const struct tool_op *op = tool_op_find(f, m->op);
+	json_t *args = NULL, *rec = NULL;
+	struct call *c = NULL;
+	char err[512] = "", reason[512] = "";
+	enum dec d;
+	int r;
+
+	s->calls_total++;
+	if (f == NULL || op == NULL || f->kind == TOOL_KIND_AGENT) {
+		snprintf(err, sizeof(err), "unknown tool or operation %s.%s", m->tool, m->op);
+		rec = audit_base("decision", o, m->tool, m->op);
+		json_object_set_new(rec, "decision", json_string("deny"));
+		json_object_set_new(rec, "reason", json_string(err));
+		sup_audit(s, rec);
+		router_error(s, o, ERR_UNKNOWN, err, NULL);
+		goto out;
+	}
+	rec = audit_base("decision", o, f->name, op->name);
+	if ((r = ipc_json_parse(m->args, strlen(m->args), LIM_ARGS_MAX, &args, err,
+	    sizeof(err))) < 0 || (r = tool_args_validate(op, args, err, sizeof(err))) < 0) {
+		json_object_set_new(rec, "decision", json_string("deny"));
+		json_object_set_new(rec, "reason", json_pack("s+", "invalid arguments: ", err));
+		sup_audit(s, rec);
+		router_error(s, o, ERR_SCHEMA, err, NULL);
+		goto out;
+	}
+	json_object_set(rec, "args", args);
+	if (m->dry_run)
+		json_object_set_new(rec, "dry_run", json_true());
+	d = sup_decide(s, o, f, op, args, m->dry_run, rec, reason, sizeof(reason));
+	if (d != DEC_ALLOW) {
+		s->calls_denied++;
+		if (sup_audit(s, rec) < 0)
+			log_kv(LOG_ERR, "audit write failed for a refused call", NULL);
+		router_error(s, o, d == DEC_PENDING ? ERR_PENDING : ERR_DENIED, reason,
+		    json_object_get(rec, "approval"));
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto out;
+	c->w = worker_for(s, f->name, s->cfg->shared_isolation ? "shared" : o->tenant);
+	if (!worker_usable(c->w)) {
+		json_object_set_new(rec, "outcome", json_string("unavailable"));
+		sup_audit(s, rec);
+		router_error(s, o, ERR_NOTREADY, c->w ? "the worker for this tool is not ready" :
+		    "no worker for this tool in this tenant (no endpoint configured)", NULL);
+		goto out;
+	}
+	c->id = ++s->next_id;
+	c->o = *o;
+	c->family = strdup(f->name);
+	c->op = strdup(op->name);
+	c->args = json_incref(args);
+	c->mutating = (op->flags & TOOL_F_MUTATING) != 0;
+	c->start_ms = sup_now_ms();
+	c->deadline_ms = c->start_ms + (op->timeout_ms ? op->timeout_ms : s->cfg->call_deadline_ms);
+	json_object_set_new(rec, "call", json_integer((json_int_t)c->id));
+	/* Write-ahead: no audit record, no mutating call. */
+	if ((r = sup_audit(s, rec)) < 0 && (c->mutating || !s->cfg->audit_fail_open_reads)) {
+		router_error(s, o, ERR_AUDIT, "the audit log cannot be written; refusing the call",
+		    NULL);
+		goto out;
+	}
+	c->decision_seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
+	if ((r = dispatch(s, o, c, op, m->dry_run)) < 0) {
+		json_t *oc = audit_base("outcome", o, f->name, op->name);
+
+		json_object_set_new(oc, "call", json_integer((json_int_t)c->id));
+		json_object_set_new(oc, "outcome", json_string("error"));
+		json_object_set_new(oc, "error", json_string(err_str(r)));
+		sup_audit(s, oc);
+		json_decref(oc);
+		router_error(s, o, r, "could not hand the call to the worker", NULL);
+		goto out;
+	}
+	c->w->inflight++;
+	c->next = s->calls;
+	s->calls = c;
+	c = NULL;
+out:
+	call_free(c);
+	json_decref(args);
+	json_decref(rec);
+}
+
+/* ---------------------------------------------------------------- outcomes */
+
+static void
+finish(struct sup *s, struct call *c, const char *outcome, int code, const char *text,
+    const char *detail_json, char *result)
+{
+	json_t *rec = audit_base("outcome", &c->o, c->family, c->op), *det = NULL;
+	struct msg m = { 0 };
+	int64_t dur = sup_now_ms() - c->start_ms;
+
+	call_unlink(s, c);
+	json_object_set_new(rec, "call", json_integer((json_int_t)c->id));
+	json_object_set_new(rec, "decision_seq", json_integer((json_int_t)c->decision_seq));
+	json_object_set_new(rec, "outcome", json_string(outcome));
+	json_object_set_new(rec, "duration_ms", json_integer(dur));
+	if (detail_json && (det = json_loads(detail_json, 0, NULL)) != NULL) {
+		json_t *hs = json_object_get(det, "http_status");
+
+		if (json_integer_value(hs) > 0)
+			json_object_set(rec, "http_status", hs);
+	}
+	if (code) {
+		char *t = strdup(text ? text : err_str(code));
+
+		if (t) {
+			redact(t, c->secret);
+			json_object_set_new(rec, "error", json_string(t));
+			m.type = MSG_ERROR;
+			m.code = code;
+			m.text = t;
+			if (detail_json)
+				m.detail = (char *)detail_json;
+			sup_audit(s, rec);
+			router_reply(s, &c->o, &m);
+			free(t);
+		}
+	} else {
+		redact(result, c->secret);
+		m.type = MSG_RESULT;
+		m.result = result;
+		json_object_set_new(rec, "result_bytes", json_integer((json_int_t)strlen(result)));
+		sup_observe_result(s, c, result, rec);
+		sup_audit(s, rec);
+		router_reply(s, &c->o, &m);
+	}
+	json_decref(det);
+	json_decref(rec);
+	call_free(c);
+}
+
+void
+router_from_worker(struct sup *s, struct worker *w, struct msg *m)
+{
+	struct call *c;
+
+	if (w->kind == TOOL_KIND_AGENT) {
+		sup_agent_msg(s, w, m);
+		return;
+	}
+	if ((c = call_find(s, m->id)) == NULL || c->w != w) {
+		/* A late answer to a call we already timed out: harmless, dropped. */
+		log_kv(LOG_DEBUG, "answer for an unknown call dropped", "worker", w->name, NULL);
+		return;
+	}
+	switch (m->type) {
+	case MSG_EVENT: {
+		struct msg ev = { .type = MSG_EVENT, .text = m->text };
+
+		redact(m->text, c->secret);
+		router_reply(s, &c->o, &ev);
+		break;
+	}
+	case MSG_RESULT:
+		if (strlen(m->result) > LIM_RESULT_MAX)
+			finish(s, c, "error", ERR_TOOBIG, "result larger than the cap", NULL, NULL);
+		else
+			finish(s, c, "ok", 0, NULL, NULL, m->result);
+		break;
+	case MSG_ERROR:
+		finish(s, c, "error", m->code < 0 ? m->code : ERR_WORKER, m->text, m->detail, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+router_worker_gone(struct sup *s, struct worker *w, const char *why)
+{
+	struct call *c, *next;
+
+	for (c = s->calls; c != NULL; c = next) {
+		next = c->next;
+		if (c->w == w)
+			finish(s, c, "worker-died", ERR_WORKER, why, NULL, NULL);
+	}
+	sup_agent_gone(s, w, why);
+}
+
+void
+router_origin_gone(struct sup *s, const void *obj)
+{
+	/* The caller left: its calls still finish (and are audited); answers go nowhere. */
+	for (struct call *c = s->calls; c != NULL; c = c->next)
+		if ((c->o.kind == ORIGIN_CTL && c->o.ctl == obj) ||
+		    (c->o.kind == ORIGIN_AGENT && c->o.agent == obj)) {
+			c->o.ctl = NULL;
+			c->o.agent = NULL;
+		}
+	sup_runs_origin_gone(s, obj);
+}
+
+void
+router_tick(struct sup *s, int64_t now)
+{
+	struct call *c, *next;
+
+	for (c = s->calls; c != NULL; c = next) {
+		next = c->next;
+		if (now < c->deadline_ms)
+			continue;
+		/* A worker that overran a deadline may be stuck in a remote call: recycle it. */
+		struct worker *w = c->w;
+		struct msg cancel = { .type = MSG_CANCEL, .id = c->id };
+
+		worker_send(s, w, &cancel);
+		finish(s, c, "timeout", ERR_TIMEOUT, "deadline exceeded", NULL, NULL);
+		if (w->state == WS_READY && w->inflight == 0 && !s->stopping)
+			worker_kill(s, w, "recycled after a call overran its deadline");
+	}
+	sup_runs_tick(s, now);
+}

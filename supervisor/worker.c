@@ -1,0 +1,916 @@
+/* Workers: spawn through corral-jail, verify, supervise (state x event table), egress broker. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipc/broker.h"
+#include "ipc/err.h"
+#include "ipc/limits.h"
+#include "ipc/log.h"
+#include "supervisor/sup.h"
+#include "workers/sandbox.h"
+
+static const char *const state_names[WS_MAX] = {
+	"starting", "ready", "stopping", "backoff", "failed", "stopped",
+};
+
+const char *
+worker_state_name(enum wstate st)
+{
+	return (unsigned)st < WS_MAX ? state_names[st] : "?";
+}
+
+static struct worker *
+worker_new(struct sup *s, enum tool_kind kind, const struct tool_family *f, const char *tenant,
+    const char *agent, uid_t uid, gid_t gid)
+{
+	struct worker *w, **nw;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->kind = kind;
+	w->family = f;
+	w->tenant = strdup(tenant);
+	w->agent = agent ? strdup(agent) : NULL;
+	w->uid = uid;
+	w->gid = gid;
+	w->state = WS_STOPPED;
+	w->status_fd = w->broker_fd = w->stderr_fd = -1;
+	w->present = true;
+	if (agent)
+		(void)!asprintf(&w->name, "agent-%s@%s", agent, tenant);
+	else
+		(void)!asprintf(&w->name, "%s@%s", f->name, tenant);
+	if ((nw = reallocarray(s->workers, s->nworkers + 1, sizeof(*nw))) == NULL)
+		return NULL;
+	s->workers = nw;
+	s->workers[s->nworkers++] = w;
+	return w;
+}
+
+struct worker *
+worker_for(struct sup *s, const char *family, const char *tenant)
+{
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+
+		if (w->family && strcmp(w->family->name, family) == 0 &&
+		    (s->cfg->shared_isolation || strcmp(w->tenant, tenant) == 0))
+			return w;
+	}
+	return NULL;
+}
+
+struct worker *
+worker_agent(struct sup *s, const char *agent, const char *tenant)
+{
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+
+		if (w->agent && strcmp(w->agent, agent) == 0 &&
+		    (tenant == NULL || strcmp(w->tenant, tenant) == 0))
+			return w;
+	}
+	return NULL;
+}
+
+/* Which workers the config asks for: per tenant, every family with an endpoint for it (or a
+ * shared endpoint) plus the tenant's endpoint-less families; with isolation: shared, one
+ * worker per family. Agents: one worker each. */
+int
+worker_plan(struct sup *s)
+{
+	struct config *c = s->cfg;
+
+	for (size_t t = 0; t < c->ntenants; t++) {
+		const struct cfg_tenant *ten = &c->tenants[t];
+		const char *tname = c->shared_isolation ? "shared" : ten->name;
+		size_t nf;
+		const struct tool_family *const *fams = tool_families(&nf);
+
+		for (size_t i = 0; i < nf; i++) {
+			bool want = false;
+
+			for (size_t e = 0; e < c->nendpoints && !want; e++)
+				if (strcmp(c->endpoints[e].family, fams[i]->name) == 0 &&
+				    (c->endpoints[e].tenant == NULL ||
+				    strcmp(c->endpoints[e].tenant, ten->name) == 0))
+					want = true;
+			for (size_t k = 0; k < ten->nfamilies && !want; k++)
+				if (strcmp(ten->families[k], fams[i]->name) == 0)
+					want = true;
+			if (!want || fams[i]->kind == TOOL_KIND_AGENT)
+				continue;
+			if (worker_for(s, fams[i]->name, tname) != NULL)
+				continue;
+			if (worker_new(s, fams[i]->kind, fams[i], tname, NULL,
+			    c->shared_isolation ? 0 : ten->uid,
+			    c->shared_isolation ? 0 : ten->gid) == NULL)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void
+close_fd(struct sup *s, int *fd)
+{
+	if (*fd >= 0) {
+		sup_unwatch(s, *fd);
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static void
+worker_cleanup(struct sup *s, struct worker *w)
+{
+	if (w->conn) {
+		sup_unwatch(s, ipc_conn_pollfd(w->conn));
+		ipc_close(w->conn);
+		w->conn = NULL;
+	}
+	close_fd(s, &w->status_fd);
+	close_fd(s, &w->broker_fd);
+	close_fd(s, &w->stderr_fd);
+	if (w->sock)
+		unlink(w->sock);
+	w->pid = 0;
+	w->verified = false;
+}
+
+/* ---------------------------------------------------------------- spawn */
+
+static int
+prepare_dir(struct sup *s, struct worker *w)
+{
+	char *base = NULL;
+	int r = 0;
+
+	if (asprintf(&base, "%s/w", s->cfg->runtime_dir) < 0)
+		return -ENOMEM;
+	if (mkdir(base, 0711) < 0 && errno != EEXIST)
+		r = -errno;
+	free(base);
+	if (r < 0)
+		return r;
+	free(w->dir);
+	free(w->sock);
+	w->sock = NULL;
+	if (asprintf(&w->dir, "%s/w/%s", s->cfg->runtime_dir, w->name) < 0 ||
+	    asprintf(&w->sock, "%s/sock", w->dir) < 0)
+		return -ENOMEM;
+	if (mkdir(w->dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	unlink(w->sock);
+	/* The worker runs as its tenant's uid: its private directory is its own. */
+	if (geteuid() == 0 && w->uid != 0 && chown(w->dir, w->uid, w->gid) < 0)
+		return -errno;
+	return 0;
+}
+
+static int
+build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs, size_t blen)
+{
+	size_t n = 0, off = 0;
+	const char *kind = tool_kind_name(w->kind);
+
+#define ARG(x) do { if (n + 1 >= max) return -E2BIG; argv[n++] = (char *)(x); } while (0)
+#define FMT(...) do { int k_ = snprintf(bufs + off, blen - off, __VA_ARGS__); \
+	if (k_ < 0 || (size_t)k_ >= blen - off) return -E2BIG; ARG(bufs + off); off += (size_t)k_ + 1; \
+	} while (0)
+	ARG(s->jail_path);
+	ARG("--worker");
+	ARG("--profile");
+	ARG(kind);
+	ARG("--tenant");
+	ARG(w->tenant);
+	if (geteuid() == 0 && w->uid != 0) {
+		ARG("--uid");
+		FMT("%u", (unsigned)w->uid);
+		ARG("--gid");
+		FMT("%u", (unsigned)w->gid);
+	}
+	ARG("--status-fd");
+	ARG("4");
+	if (w->kind != TOOL_KIND_AGENT) {
+		ARG("--keep-fd");
+		ARG("3");
+	}
+	ARG("--bind-rw");
+	FMT("%s:/ipc", w->dir);
+	ARG("--");
+	if (w->kind == TOOL_KIND_AGENT) {
+		ARG(s->agent_path);
+		ARG("--socket");
+		ARG("/ipc/sock");
+	} else {
+		ARG(s->worker_path);
+		ARG("--kind");
+		ARG(kind);
+		ARG("--family");
+		ARG(w->family->name);
+		ARG("--socket");
+		ARG("/ipc/sock");
+	}
+	argv[n] = NULL;
+#undef ARG
+#undef FMT
+	return 0;
+}
+
+static void
+set_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* fork + immediate exec of corral-jail: between the two only dup2/close/prctl (nng and curl
+ * threads exist in this process; see SANDBOX.md on fork-safety). */
+static int
+spawn(struct sup *s, struct worker *w)
+{
+	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
+	char *argv[40], bufs[2048];
+	int brk[2] = { -1, -1 }, st[2] = { -1, -1 }, er[2] = { -1, -1 }, devnull, r;
+	pid_t pid;
+
+	if ((r = prepare_dir(s, w)) < 0 || (r = build_argv(s, w, argv, 40, bufs, sizeof(bufs))) < 0)
+		return r;
+	if ((r = ipc_listen(w->sock, &w->conn)) < 0)
+		return r;
+	if (geteuid() == 0 && w->uid != 0 && chown(w->sock, w->uid, w->gid) < 0)
+		return -errno;
+	if (w->kind != TOOL_KIND_AGENT &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, brk) < 0)
+		return -errno;
+	if (pipe2(st, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
+	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if ((pid = fork()) < 0) {
+		r = -errno;
+		close(devnull);
+		goto fail;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (dup2(devnull, 0) < 0 || dup2(er[1], 1) < 0 || dup2(er[1], 2) < 0 ||
+		    (brk[1] >= 0 && dup2(brk[1], 3) < 0) || dup2(st[1], 4) < 0)
+			_exit(127);
+		if (brk[1] < 0)
+			dup2(devnull, 3);
+		syscall(SYS_close_range, 5, ~0U, 0);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	close(devnull);
+	close(st[1]);
+	close(er[1]);
+	if (brk[1] >= 0)
+		close(brk[1]);
+	w->jail_pid = pid;
+	w->status_fd = st[0];
+	w->stderr_fd = er[0];
+	w->broker_fd = brk[0];
+	w->status_len = w->err_len = 0;
+	set_nonblock(w->status_fd);
+	set_nonblock(w->stderr_fd);
+	w->s_conn = (struct src){ SRC_WORKER, w };
+	w->s_status = (struct src){ SRC_STATUS, w };
+	w->s_stderr = (struct src){ SRC_STDERR, w };
+	w->s_broker = (struct src){ SRC_BROKER, w };
+	sup_watch(s, ipc_conn_pollfd(w->conn), &w->s_conn);
+	sup_watch(s, w->status_fd, &w->s_status);
+	sup_watch(s, w->stderr_fd, &w->s_stderr);
+	if (w->broker_fd >= 0) {
+		set_nonblock(w->broker_fd);
+		sup_watch(s, w->broker_fd, &w->s_broker);
+	}
+	w->started_ms = sup_now_ms();
+	w->deadline_ms = w->started_ms + LIM_HELLO_MS;
+	w->last_syscall = -1;
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (brk[i] >= 0)
+			close(brk[i]);
+		if (st[i] >= 0)
+			close(st[i]);
+		if (er[i] >= 0)
+			close(er[i]);
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void
+record(struct sup *s, struct worker *w, const char *event, const char *detail)
+{
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "lifecycle", "worker",
+	    w->name, "tenant", w->tenant, "event", event, "pid", (int)w->pid);
+
+	if (detail)
+		json_object_set_new(rec, "detail", json_string(detail));
+	if (w->last_syscall >= 0 && strcmp(event, "died") == 0) {
+		json_object_set_new(rec, "syscall", json_integer(w->last_syscall));
+		json_object_set_new(rec, "syscall_name",
+		    json_string(sbx_syscall_name(w->last_syscall)));
+	}
+	sup_audit(s, rec);
+	json_decref(rec);
+	log_kv(strcmp(event, "died") == 0 ? LOG_WARNING : LOG_INFO, event, "worker", w->name,
+	    "tenant", w->tenant, "detail", detail ? detail : "", NULL);
+}
+
+static void
+a_start(struct sup *s, struct worker *w)
+{
+	int r;
+
+	if ((r = spawn(s, w)) < 0) {
+		snprintf(w->last_reason, sizeof(w->last_reason), "spawn failed: %s", err_str(r));
+		worker_cleanup(s, w);
+		record(s, w, "spawn-failed", w->last_reason);
+		w->state = WS_FAILED;
+		return;
+	}
+	w->state = WS_STARTING;
+}
+
+static void
+a_verify(struct sup *s, struct worker *w)
+{
+	struct sbx_status st;
+	struct msg m = { .type = MSG_WELCOME, .version = CORRAL_PROTO_VERSION };
+	char why[160] = "";
+	int r;
+
+	/* From the outside, never from the worker's word: /proc/PID/status. */
+	if ((r = sbx_proc_status(w->pid, &st)) < 0)
+		snprintf(why, sizeof(why), "cannot read /proc/%d/status: %s", (int)w->pid,
+		    err_str(r));
+	else if (st.no_new_privs != 1 || st.seccomp != 2 || st.cap_eff != 0)
+		snprintf(why, sizeof(why), "not confined (NoNewPrivs %d, Seccomp %d, CapEff %llx)",
+		    st.no_new_privs, st.seccomp, (unsigned long long)st.cap_eff);
+	else if (geteuid() == 0 && w->uid != 0 && st.uid != w->uid)
+		snprintf(why, sizeof(why), "runs as uid %u, expected %u", (unsigned)st.uid,
+		    (unsigned)w->uid);
+	if (why[0]) {
+		snprintf(w->last_reason, sizeof(w->last_reason), "%s", why);
+		worker_kill(s, w, why);
+		return;
+	}
+	w->seccomp = true;
+	m.name = w->name;
+	m.tenant = w->tenant;
+	if ((r = worker_send(s, w, &m)) < 0) {
+		worker_kill(s, w, "cannot send WELCOME");
+		return;
+	}
+	w->verified = true;
+	w->state = WS_READY;
+	w->ready_ms = sup_now_ms();
+	record(s, w, "ready", NULL);
+}
+
+static void
+a_kill(struct sup *s, struct worker *w)
+{
+	if (w->jail_pid > 0)
+		kill(w->jail_pid, SIGKILL);
+	if (w->pid > 0)
+		kill(w->pid, SIGKILL);
+}
+
+static void
+a_shutdown(struct sup *s, struct worker *w)
+{
+	struct msg m = { .type = MSG_SHUTDOWN };
+
+	if (w->verified && worker_send(s, w, &m) == 0) {
+		w->state = WS_STOPPING;
+		w->deadline_ms = sup_now_ms() + (s->cfg ? s->cfg->drain_ms : LIM_DRAIN_MS);
+		return;
+	}
+	a_kill(s, w);
+	w->state = WS_STOPPING;
+	w->deadline_ms = sup_now_ms() + 1000;
+}
+
+static void
+a_died(struct sup *s, struct worker *w)
+{
+	int64_t now = sup_now_ms();
+	unsigned recent = 0;
+	char detail[200];
+
+	snprintf(detail, sizeof(detail), "%s%s%s", w->last_reason[0] ? w->last_reason : "exited",
+	    w->last_signal ? ", signal " : "", w->last_signal ? strsignal(w->last_signal) : "");
+	record(s, w, "died", detail);
+	router_worker_gone(s, w, detail);
+	worker_cleanup(s, w);
+	w->deaths[w->ndeaths++ % 8] = now;
+	for (unsigned i = 0; i < 8 && i < w->ndeaths; i++)
+		if (now - w->deaths[i] <= LIM_DEATH_WINDOW_MS)
+			recent++;
+	if (s->stopping || !w->present) {
+		w->state = WS_STOPPED;
+		return;
+	}
+	if (recent >= LIM_DEATHS_MAX) {
+		w->state = WS_FAILED;
+		record(s, w, "failed", "too many deaths in the window; not restarting");
+		return;
+	}
+	w->backoff_ms = LIM_RESTART_MIN_MS << (w->restarts < 5 ? w->restarts : 5);
+	if (w->backoff_ms > LIM_RESTART_MAX_MS)
+		w->backoff_ms = LIM_RESTART_MAX_MS;
+	w->deadline_ms = now + w->backoff_ms;
+	w->state = WS_BACKOFF;
+}
+
+static void
+a_exited(struct sup *s, struct worker *w)
+{
+	worker_cleanup(s, w);
+	router_worker_gone(s, w, "worker stopped");
+	w->state = WS_STOPPED;
+	record(s, w, "stopped", NULL);
+}
+
+static void
+a_restart(struct sup *s, struct worker *w)
+{
+	w->restarts++;
+	w->last_reason[0] = '\0';
+	w->last_signal = 0;
+	a_start(s, w);
+}
+
+static void
+a_violation(struct sup *s, struct worker *w)
+{
+	record(s, w, "violation", w->last_reason);
+	a_kill(s, w);
+}
+
+static void
+a_stopped(struct sup *s, struct worker *w)
+{
+	w->state = WS_STOPPED;
+}
+
+static void
+a_timeout_kill(struct sup *s, struct worker *w)
+{
+	snprintf(w->last_reason, sizeof(w->last_reason), "%s",
+	    w->state == WS_STARTING ? "no verified hello in time" : "did not stop in time");
+	a_kill(s, w);
+}
+
+typedef void (*waction)(struct sup *, struct worker *);
+
+/* state x event. NULL: the event does not apply in that state and is ignored. */
+static const waction fsm[WS_MAX][WE_MAX] = {
+	[WS_STOPPED] = { [WE_SPAWNED] = a_start },
+	[WS_STARTING] = { [WE_HELLO] = a_verify, [WE_BAD_HELLO] = a_violation,
+		[WE_EXIT] = a_died, [WE_TIMER] = a_timeout_kill, [WE_STOP] = a_shutdown,
+		[WE_VIOLATION] = a_violation },
+	[WS_READY] = { [WE_EXIT] = a_died, [WE_STOP] = a_shutdown, [WE_VIOLATION] = a_violation },
+	[WS_STOPPING] = { [WE_EXIT] = a_exited, [WE_TIMER] = a_timeout_kill,
+		[WE_VIOLATION] = a_kill },
+	[WS_BACKOFF] = { [WE_TIMER] = a_restart, [WE_STOP] = a_stopped },
+	[WS_FAILED] = { [WE_STOP] = a_stopped, [WE_SPAWNED] = a_restart },
+};
+
+void
+worker_event(struct sup *s, struct worker *w, enum wevent ev)
+{
+	waction a = fsm[w->state][ev];
+
+	if (a != NULL)
+		a(s, w);
+}
+
+void
+worker_kill(struct sup *s, struct worker *w, const char *why)
+{
+	if (why && !w->last_reason[0])
+		snprintf(w->last_reason, sizeof(w->last_reason), "%s", why);
+	a_kill(s, w);
+}
+
+int
+worker_send(struct sup *s, struct worker *w, const struct msg *m)
+{
+	if (w->conn == NULL)
+		return ERR_NOTREADY;
+	return ipc_send(w->conn, m, IPC_NONBLOCK);
+}
+
+/* ---------------------------------------------------------------- I/O from a worker */
+
+static void
+violation(struct sup *s, struct worker *w, const char *fmt, const char *arg)
+{
+	snprintf(w->last_reason, sizeof(w->last_reason), "protocol violation: ");
+	snprintf(w->last_reason + strlen(w->last_reason),
+	    sizeof(w->last_reason) - strlen(w->last_reason), fmt, arg);
+	w->proto_violation = true;
+	worker_event(s, w, WE_VIOLATION);
+}
+
+static bool
+permitted(const struct worker *w, enum msg_type t)
+{
+	if (!w->verified)
+		return t == MSG_HELLO;
+	if (w->kind == TOOL_KIND_AGENT)
+		return t == MSG_CALL || t == MSG_DONE || t == MSG_EVENT || t == MSG_LOG ||
+		    t == MSG_ERROR || t == MSG_PONG;
+	return t == MSG_RESULT || t == MSG_ERROR || t == MSG_EVENT || t == MSG_LOG ||
+	    t == MSG_PONG;
+}
+
+static void
+on_hello(struct sup *s, struct worker *w, struct msg *m)
+{
+	const char *want = tool_kind_name(w->kind);
+
+	if (m->version != CORRAL_PROTO_VERSION) {
+		violation(s, w, "%s", "protocol version mismatch");
+		return;
+	}
+	if (strcmp(m->kind, want) != 0 || (w->family && (m->family == NULL ||
+	    strcmp(m->family, w->family->name) != 0))) {
+		violation(s, w, "%s", "hello names another kind or family");
+		return;
+	}
+	if (w->pid == 0) {
+		violation(s, w, "%s", "hello before the jail reported the pid");
+		return;
+	}
+	worker_event(s, w, WE_HELLO);
+}
+
+void
+worker_on_conn(struct sup *s, struct worker *w)
+{
+	for (int i = 0; i < 64 && w->conn != NULL; i++) {
+		struct msg m = { 0 };
+		int r = ipc_recv(w->conn, &m, IPC_NONBLOCK);
+
+		if (r == -EAGAIN)
+			return;
+		if (r < 0) {
+			violation(s, w, "%s", err_str(r));
+			return;
+		}
+		if (!permitted(w, m.type)) {
+			violation(s, w, "unexpected %s message", msg_type_name(m.type));
+		} else if (m.type == MSG_HELLO) {
+			on_hello(s, w, &m);
+		} else if (m.type == MSG_LOG) {
+			log_kv(m.level > 7 ? 7 : m.level, m.text, "worker", w->name, "tenant",
+			    w->tenant, NULL);
+		} else if (m.type != MSG_PONG) {
+			router_from_worker(s, w, &m);
+		}
+		msg_clear(&m);
+	}
+}
+
+/* The jail's status lines: "pid N", "landlock N", "netns 1", "userns 1", "error ...". */
+void
+worker_on_status(struct sup *s, struct worker *w)
+{
+	ssize_t n;
+	char *nl;
+
+	while ((n = read(w->status_fd, w->status_buf + w->status_len,
+	    sizeof(w->status_buf) - 1 - w->status_len)) > 0) {
+		w->status_len += (size_t)n;
+		w->status_buf[w->status_len] = '\0';
+		while ((nl = strchr(w->status_buf, '\n')) != NULL) {
+			long v;
+
+			*nl = '\0';
+			if (sscanf(w->status_buf, "pid %ld", &v) == 1 && v > 0 && w->pid == 0) {
+				w->pid = (pid_t)v;
+				ipc_conn_expect(w->conn, w->pid, geteuid() == 0 && w->uid ? w->uid :
+				    geteuid());
+			} else if (sscanf(w->status_buf, "landlock %ld", &v) == 1) {
+				w->landlock_abi = (int)v;
+			} else if (sscanf(w->status_buf, "netns %ld", &v) == 1) {
+				w->netns = v != 0;
+			} else if (sscanf(w->status_buf, "userns %ld", &v) == 1) {
+				w->userns = v != 0;
+			} else if (strncmp(w->status_buf, "error ", 6) == 0) {
+				snprintf(w->last_reason, sizeof(w->last_reason), "jail: %s",
+				    w->status_buf + 6);
+			}
+			w->status_len -= (size_t)(nl + 1 - w->status_buf);
+			memmove(w->status_buf, nl + 1, w->status_len + 1);
+		}
+		if (w->status_len == sizeof(w->status_buf) - 1)
+			w->status_len = 0;	/* an over-long line from the jail: drop it */
+	}
+	if (n == 0)
+		close_fd(s, &w->status_fd);
+}
+
+/* A worker's stderr: forwarded to our log line by line, capped, tagged. A seccomp reporter
+ * line ("corral-sigsys nr=N") records the syscall that killed the worker. */
+void
+worker_on_stderr(struct sup *s, struct worker *w)
+{
+	ssize_t n;
+	char *nl;
+
+	while ((n = read(w->stderr_fd, w->err_buf + w->err_len,
+	    sizeof(w->err_buf) - 1 - w->err_len)) > 0) {
+		w->err_len += (size_t)n;
+		w->err_buf[w->err_len] = '\0';
+		while ((nl = strchr(w->err_buf, '\n')) != NULL ||
+		    w->err_len == sizeof(w->err_buf) - 1) {
+			int nr;
+
+			if (nl == NULL)
+				nl = w->err_buf + w->err_len - 1;
+			*nl = '\0';
+			if (sscanf(w->err_buf, "corral-sigsys nr=%d", &nr) == 1)
+				w->last_syscall = nr;
+			log_kv(LOG_NOTICE, w->err_buf, "worker", w->name, "tenant", w->tenant,
+			    "stream", "stderr", NULL);
+			w->err_len -= (size_t)(nl + 1 - w->err_buf);
+			memmove(w->err_buf, nl + 1, w->err_len + 1);
+		}
+	}
+	if (n == 0)
+		close_fd(s, &w->stderr_fd);
+}
+
+/* ---------------------------------------------------------------- egress broker */
+
+static int
+url_hostport(const char *url, char *host, size_t hlen, unsigned *port)
+{
+	const char *p, *end;
+	size_t n;
+
+	*port = strncmp(url, "https://", 8) == 0 ? 443 : 80;
+	if ((p = strstr(url, "://")) == NULL)
+		return -EINVAL;
+	p += 3;
+	if (*p == '[') {
+		if ((end = strchr(++p, ']')) == NULL)
+			return -EINVAL;
+		n = (size_t)(end - p);
+		end++;
+	} else {
+		end = p + strcspn(p, ":/?#");
+		n = (size_t)(end - p);
+	}
+	if (n == 0 || n >= hlen)
+		return -EINVAL;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	if (*end == ':')
+		*port = (unsigned)strtoul(end + 1, NULL, 10);
+	return *port > 0 && *port < 65536 ? 0 : -EINVAL;
+}
+
+/* Loopback, private, link-local (incl. cloud metadata 169.254.169.254), CGNAT, ULA... */
+static bool
+addr_is_internal(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+
+		return (a >> 24) == 127 || (a >> 24) == 10 || (a >> 24) == 0 ||
+		    (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 || (a >> 16) == 0xa9fe ||
+		    (a >> 22) == (100u << 2 | 1) || a == 0xffffffffu;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			struct sockaddr_in v4 = { .sin_family = AF_INET };
+
+			memcpy(&v4.sin_addr, &a6->s6_addr[12], 4);
+			return addr_is_internal((struct sockaddr *)&v4);
+		}
+		return IN6_IS_ADDR_LOOPBACK(a6) || IN6_IS_ADDR_LINKLOCAL(a6) ||
+		    IN6_IS_ADDR_UNSPECIFIED(a6) || (a6->s6_addr[0] & 0xfe) == 0xfc;
+	}
+	return true;
+}
+
+/* Is host:port one this worker's endpoints may reach? Sets *allow_private. */
+static bool
+egress_allowed(struct sup *s, struct worker *w, const char *host, unsigned port,
+    bool *allow_private)
+{
+	struct config *c = s->cfg;
+
+	for (size_t i = 0; w->family && i < c->nendpoints; i++) {
+		const struct cfg_endpoint *ep = &c->endpoints[i];
+		char h[256];
+		unsigned p;
+
+		if (strcmp(ep->family, w->family->name) != 0 || ep->url == NULL)
+			continue;
+		if (!c->shared_isolation && ep->tenant && strcmp(ep->tenant, w->tenant) != 0)
+			continue;
+		if (url_hostport(ep->url, h, sizeof(h), &p) == 0 && strcasecmp(h, host) == 0 &&
+		    p == port) {
+			*allow_private = ep->allow_private;
+			return true;
+		}
+		for (size_t k = 0; k < ep->nredirect_hosts; k++)
+			if (strcasecmp(ep->redirect_hosts[k], host) == 0 && (port == 443 ||
+			    (ep->allow_private && port == p))) {
+				*allow_private = ep->allow_private;
+				return true;
+			}
+	}
+	return false;
+}
+
+static int
+egress_connect(const char *host, unsigned port, bool allow_private, int *out)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL, *ai;
+	struct timeval tv = { .tv_sec = LIM_HTTP_CONNECT_MS / 1000 };
+	char ps[8];
+	int fd = -1, r = ERR_EGRESS;
+
+	snprintf(ps, sizeof(ps), "%u", port);
+	if (getaddrinfo(host, ps, &hints, &res) != 0)
+		return -EHOSTUNREACH;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (!allow_private && addr_is_internal(ai->ai_addr)) {
+			r = ERR_EGRESS;
+			continue;
+		}
+		if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			r = 0;
+			break;
+		}
+		r = -errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (r == 0)
+		*out = fd;
+	return r;
+}
+
+void
+worker_on_broker(struct sup *s, struct worker *w)
+{
+	struct brk_req req;
+	int r, fd = -1;
+
+	for (int i = 0; i < 16 && w->broker_fd >= 0; i++) {
+		bool allow_private = false;
+
+		memset(&req, 0, sizeof(req));
+		if ((r = brk_read_req(w->broker_fd, &req)) == -EAGAIN)
+			return;
+		if (r == ERR_CLOSED) {
+			close_fd(s, &w->broker_fd);
+			return;
+		}
+		if (r < 0) {
+			violation(s, w, "%s", "malformed egress request");
+			return;
+		}
+		if (!egress_allowed(s, w, req.host, req.port, &allow_private)) {
+			json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "violation",
+			    "worker", w->name, "tenant", w->tenant, "egress", req.host, "port",
+			    req.port);
+
+			sup_audit(s, rec);
+			json_decref(rec);
+			brk_reply(w->broker_fd, req.id, ERR_EGRESS, -1);
+			continue;
+		}
+		r = egress_connect(req.host, req.port, allow_private, &fd);
+		brk_reply(w->broker_fd, req.id, r, fd);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+}
+
+/* ---------------------------------------------------------------- reaping, timers, status */
+
+void
+worker_reap(struct sup *s)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (size_t i = 0; i < s->nworkers; i++) {
+			struct worker *w = s->workers[i];
+
+			if (w->jail_pid != pid)
+				continue;
+			w->jail_pid = 0;
+			w->last_signal = 0;
+			if (WIFSIGNALED(st))
+				w->last_signal = WTERMSIG(st);
+			else if (WIFEXITED(st)) {
+				w->last_exit = WEXITSTATUS(st);
+				/* corral-jail reports the worker's death by signal as 128+sig */
+				if (w->last_exit > 128 && w->last_exit < 128 + 65)
+					w->last_signal = w->last_exit - 128;
+			}
+			if (w->last_signal == SIGSYS && !w->last_reason[0])
+				snprintf(w->last_reason, sizeof(w->last_reason),
+				    "killed by seccomp (SIGSYS)%s", w->last_syscall >= 0 ? "" : "");
+			if (w->last_signal == SIGSYS && w->last_syscall >= 0) {
+				size_t l = strlen(w->last_reason);
+
+				snprintf(w->last_reason + l, sizeof(w->last_reason) - l,
+				    ": syscall %d (%s)", w->last_syscall,
+				    sbx_syscall_name(w->last_syscall));
+			}
+			if (!w->last_reason[0] && !w->last_signal)
+				snprintf(w->last_reason, sizeof(w->last_reason), "exit status %d",
+				    w->last_exit);
+			/* Drain what it said last, so the reason is complete. */
+			if (w->stderr_fd >= 0)
+				worker_on_stderr(s, w);
+			worker_event(s, w, WE_EXIT);
+		}
+	}
+}
+
+void
+worker_tick(struct sup *s, int64_t now)
+{
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+
+		if ((w->state == WS_STARTING || w->state == WS_STOPPING ||
+		    w->state == WS_BACKOFF) && now >= w->deadline_ms)
+			worker_event(s, w, WE_TIMER);
+	}
+}
+
+json_t *
+worker_status_json(const struct worker *w, int64_t now)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:I, s:I}", "name", w->name, "kind",
+	    tool_kind_name(w->kind), "tenant", w->tenant, "pid", (int)w->pid, "state",
+	    worker_state_name(w->state), "restarts", (json_int_t)w->restarts, "uptime_ms",
+	    (json_int_t)(w->state == WS_READY ? now - w->ready_ms : 0));
+	json_t *conf = json_pack("{s:b, s:b, s:b, s:i, s:b, s:i, s:b}", "verified", w->verified,
+	    "seccomp", w->seccomp, "netns", w->netns, "landlock_abi", w->landlock_abi,
+	    "userns", w->userns, "uid", (int)w->uid, "namespaces", w->pid > 0);
+
+	json_object_set_new(o, "family", json_string(w->family ? w->family->name : ""));
+	if (w->agent)
+		json_object_set_new(o, "agent", json_string(w->agent));
+	json_object_set_new(o, "confinement", conf);
+	json_object_set_new(o, "inflight", json_integer(w->inflight));
+	if (w->last_reason[0])
+		json_object_set_new(o, "last_reason", json_string(w->last_reason));
+	if (w->last_syscall >= 0 && w->last_signal == SIGSYS)
+		json_object_set_new(o, "last_syscall", json_integer(w->last_syscall));
+	return o;
+}
+
+int worker_plan_agent(struct sup *s, const char *agent, const char *tenant);
+
+int
+worker_plan_agent(struct sup *s, const char *agent, const char *tenant)
+{
+	const struct cfg_tenant *t = config_tenant(s->cfg, tenant);
+
+	return worker_new(s, TOOL_KIND_AGENT, NULL, tenant, agent, t ? t->uid : 0,
+	    t ? t->gid : 0) ? 0 : -ENOMEM;
+}

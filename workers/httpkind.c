@@ -1,0 +1,100 @@
+/* The http kind: run hooks reach the network only through the HTTP client, whose sockets come
+ * from the supervisor's egress broker (the worker's own network namespace is empty). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+#include <curl/curl.h>
+
+#include "ipc/broker.h"
+#include "ipc/err.h"
+#include "ipc/limits.h"
+#include "tools/http.h"
+#include "workers/kinds.h"
+
+static int
+broker_connect(void *arg, const char *host, unsigned port, int *fd)
+{
+	return brk_connect(BRK_FD, host, port, LIM_HTTP_CONNECT_MS, fd);
+}
+
+static int
+http_preinit(struct wrk *w)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
+}
+
+/* ctx.endpoint -> struct http_endpoint (strings borrowed from ctx for the call's duration). */
+static int
+endpoint_from_ctx(const json_t *ctx, struct http_endpoint *ep, const char **hosts, size_t nhosts)
+{
+	json_t *e = json_object_get(ctx, "endpoint"), *rh, *v;
+	size_t i, k = 0;
+
+	memset(ep, 0, sizeof(*ep));
+	if (!json_is_object(e) || !json_is_string(json_object_get(e, "url")))
+		return ERR_CONFIG;
+	ep->name = json_string_value(json_object_get(e, "name"));
+	ep->url = json_string_value(json_object_get(e, "url"));
+	ep->ca_file = json_string_value(json_object_get(e, "ca_file"));
+	ep->timeout_ms = (uint32_t)json_integer_value(json_object_get(e, "timeout_ms"));
+	ep->connect_timeout_ms = (uint32_t)json_integer_value(json_object_get(e, "connect_timeout_ms"));
+	if ((rh = json_object_get(e, "redirect_hosts")) != NULL)
+		json_array_foreach(rh, i, v)
+			if (json_is_string(v) && k + 1 < nhosts)
+				hosts[k++] = json_string_value(v);
+	hosts[k] = NULL;
+	ep->redirect_hosts = hosts;
+	return 0;
+}
+
+static int
+io_http(struct tool_io *io, const struct tool_call *call, const struct http_req *req,
+    struct http_resp *resp, struct tool_err *err)
+{
+	struct kind_thread *kt = io->priv2;
+	struct http_endpoint ep;
+	const char *hosts[17];
+
+	if (endpoint_from_ctx(call->ctx, &ep, hosts, 17) < 0) {
+		err->code = ERR_CONFIG;
+		strlcpy(err->text, "no endpoint configured for this call", sizeof(err->text));
+		return ERR_CONFIG;
+	}
+	return http_client_do(kt->http, &ep, req, call->deadline, resp, err);
+}
+
+static int
+http_thread_io(struct wrk *w, struct tool_io *io)
+{
+	struct kind_thread *kt = calloc(1, sizeof(*kt));
+	int r;
+
+	if (kt == NULL)
+		return -ENOMEM;
+	if ((r = http_client_new(broker_connect, NULL, &kt->http)) < 0) {
+		free(kt);
+		return r;
+	}
+	io->priv2 = kt;
+	io->http = io_http;
+	return 0;
+}
+
+static void
+http_thread_io_free(struct tool_io *io)
+{
+	struct kind_thread *kt = io->priv2;
+
+	if (kt) {
+		http_client_free(kt->http);
+		free(kt);
+	}
+}
+
+const struct wrk_kind_ops wrk_kind_http = {
+	.preinit = http_preinit,
+	.thread_io = http_thread_io,
+	.thread_io_free = http_thread_io_free,
+};

@@ -1,0 +1,383 @@
+/* Worker runtime: connect, lock down, hello, serve (see runtime.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "ipc/broker.h"
+#include "ipc/err.h"
+#include "ipc/json.h"
+#include "ipc/limits.h"
+#include "workers/runtime.h"
+#include "workers/sandbox.h"
+
+struct job {
+	struct msg m;
+	struct job *next;
+};
+
+struct wrk {
+	struct wrk_opts o;
+	const struct wrk_kind_ops *kops;
+	const struct tool_family *fam;
+	struct ipc_conn *conn;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *head, *tail;
+	bool stop;
+	pthread_t th[WRK_THREADS_MAX];
+	int nth;
+	int fatal;		/* first fatal error seen by any thread */
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const struct tool_family *
+wrk_family(const struct wrk *w)
+{
+	return w->fam;
+}
+
+int
+wrk_broker_fd(const struct wrk *w)
+{
+	return BRK_FD;
+}
+
+void
+wrk_event(struct wrk *w, uint64_t id, const char *text)
+{
+	struct msg m = { .type = MSG_EVENT, .id = id, .text = (char *)text };
+
+	(void)ipc_send(w->conn, &m, 0);
+}
+
+void
+wrk_log(struct wrk *w, int level, const char *text)
+{
+	struct msg m = { .type = MSG_LOG, .level = (uint8_t)level, .text = (char *)text };
+
+	(void)ipc_send(w->conn, &m, 0);
+}
+
+static void
+io_event(struct tool_io *io, uint64_t id, const char *text)
+{
+	wrk_event(io->priv, id, text);
+}
+
+static void
+io_log(struct tool_io *io, int level, const char *text)
+{
+	wrk_log(io->priv, level, text);
+}
+
+static void
+send_error(struct wrk *w, uint64_t id, int code, const char *text, int http_status,
+    bool retryable)
+{
+	struct msg m = { .type = MSG_ERROR, .id = id, .code = code };
+	char detail[128];
+
+	m.text = (char *)(text && *text ? text : err_str(code));
+	snprintf(detail, sizeof(detail), "{\"http_status\":%d,\"retryable\":%s}", http_status,
+	    retryable ? "true" : "false");
+	m.detail = detail;
+	(void)ipc_send(w->conn, &m, 0);
+}
+
+/* The secret travels inside ctx; wipe jansson's copy before it is freed. */
+static void
+ctx_wipe(json_t *ctx)
+{
+	json_t *s = json_object_get(ctx, "secret");
+
+	if (json_is_string(s))
+		explicit_bzero((char *)json_string_value(s), json_string_length(s));
+}
+
+static void
+run_work(struct wrk *w, struct tool_io *io, struct msg *m)
+{
+	struct tool_call call = { .family = w->fam, .id = m->id, .dry_run = m->dry_run };
+	struct tool_err terr = { 0 };
+	json_t *result = NULL;
+	char err[512];
+	int r;
+
+	call.deadline = now_ms() + (m->deadline_ms ? m->deadline_ms : LIM_CALL_DEADLINE_MS);
+	if (w->fam == NULL || m->tool == NULL || strcmp(m->tool, w->fam->name) != 0 ||
+	    (call.op = tool_op_find(w->fam, m->op)) == NULL || call.op->run == NULL) {
+		send_error(w, m->id, ERR_UNKNOWN, "this worker does not serve that operation", 0,
+		    false);
+		return;
+	}
+	/* Defence in depth: the supervisor validated already; a worker never trusts that. */
+	if ((r = ipc_json_parse(m->args, strlen(m->args), LIM_ARGS_MAX, &call.args, err,
+	    sizeof(err))) < 0 ||
+	    (r = tool_args_validate(call.op, call.args, err, sizeof(err))) < 0) {
+		send_error(w, m->id, r, err, 0, false);
+		goto out;
+	}
+	if (m->ctx != NULL && (r = ipc_json_parse(m->ctx, strlen(m->ctx), LIM_ARGS_MAX, &call.ctx,
+	    err, sizeof(err))) < 0) {
+		send_error(w, m->id, r, err, 0, false);
+		goto out;
+	}
+	if (call.dry_run && !(call.op->flags & TOOL_F_DRY_RUN)) {
+		send_error(w, m->id, ERR_SCHEMA, "operation does not support dry-run", 0, false);
+		goto out;
+	}
+	if ((r = call.op->run(io, &call, &result, &terr)) < 0) {
+		send_error(w, m->id, terr.code ? terr.code : r, terr.text, terr.http_status,
+		    terr.retryable);
+		goto out;
+	}
+	{
+		struct msg out = { .type = MSG_RESULT, .id = m->id };
+
+		out.result = json_dumps(result ? result : json_null(),
+		    JSON_COMPACT | JSON_ENCODE_ANY);
+		if (out.result == NULL || strlen(out.result) > LIM_RESULT_MAX)
+			send_error(w, m->id, ERR_TOOBIG, "result too large", 0, false);
+		else if ((r = ipc_send(w->conn, &out, 0)) < 0)
+			send_error(w, m->id, r, "could not send result", 0, false);
+		free(out.result);
+	}
+out:
+	json_decref(result);
+	json_decref(call.args);
+	if (call.ctx) {
+		ctx_wipe(call.ctx);
+		json_decref(call.ctx);
+	}
+}
+
+static void *
+pool_thread(void *arg)
+{
+	struct wrk *w = arg;
+	struct tool_io io = { .priv = w, .event = io_event, .log = io_log };
+	struct job *j;
+
+	if (w->kops && w->kops->thread_io && w->kops->thread_io(w, &io) < 0) {
+		pthread_mutex_lock(&w->mu);
+		w->fatal = ERR_WORKER;
+		pthread_mutex_unlock(&w->mu);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		while (w->head == NULL && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->head == NULL) {
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		j = w->head;
+		w->head = j->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+		run_work(w, &io, &j->m);
+		msg_clear(&j->m);
+		free(j);
+	}
+	if (w->kops && w->kops->thread_io_free)
+		w->kops->thread_io_free(&io);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+#define D_SERVE	0x1	/* permitted once WELCOME has arrived */
+
+enum { D_CONTINUE = 0, D_STOP = 1 };
+
+static int
+h_work(struct wrk *w, struct msg *m)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return -ENOMEM;
+	j->m = *m;
+	memset(m, 0, sizeof(*m));	/* the job owns the strings now */
+	pthread_mutex_lock(&w->mu);
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return D_CONTINUE;
+}
+
+static int
+h_cancel(struct wrk *w, struct msg *m)
+{
+	struct job **pp, *j = NULL;
+
+	pthread_mutex_lock(&w->mu);
+	for (pp = &w->head; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->m.id == m->id) {
+			j = *pp;
+			*pp = j->next;
+			break;
+		}
+	w->tail = NULL;
+	for (struct job *k = w->head; k != NULL; k = k->next)
+		w->tail = k;
+	pthread_mutex_unlock(&w->mu);
+	if (j != NULL) {
+		send_error(w, j->m.id, ERR_TIMEOUT, "cancelled before it ran", 0, false);
+		msg_clear(&j->m);
+		free(j);
+	}
+	return D_CONTINUE;
+}
+
+static int
+h_ping(struct wrk *w, struct msg *m)
+{
+	struct msg pong = { .type = MSG_PONG, .id = m->id };
+
+	return ipc_send(w->conn, &pong, 0) < 0 ? ERR_CLOSED : D_CONTINUE;
+}
+
+static int
+h_shutdown(struct wrk *w, struct msg *m)
+{
+	return D_STOP;
+}
+
+static const struct {
+	enum msg_type type;
+	unsigned flags;
+	int (*fn)(struct wrk *, struct msg *);
+} dispatch[] = {
+	{ MSG_WORK, D_SERVE, h_work },
+	{ MSG_CANCEL, D_SERVE, h_cancel },
+	{ MSG_PING, D_SERVE, h_ping },
+	{ MSG_SHUTDOWN, D_SERVE, h_shutdown },
+};
+
+static int
+serve(struct wrk *w)
+{
+	for (;;) {
+		struct msg m = { 0 };
+		size_t i;
+		int r;
+
+		if ((r = ipc_recv(w->conn, &m, 0)) < 0)
+			return r;	/* supervisor gone or garbage: nothing to serve */
+		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
+			if (dispatch[i].type == m.type)
+				break;
+		if (i == sizeof(dispatch) / sizeof(dispatch[0])) {
+			msg_clear(&m);
+			return ERR_PROTO;
+		}
+		r = dispatch[i].fn(w, &m);
+		msg_clear(&m);
+		if (r != D_CONTINUE)
+			return r == D_STOP ? 0 : r;
+	}
+}
+
+static int
+hello(struct wrk *w)
+{
+	struct msg m = { .type = MSG_HELLO, .version = CORRAL_PROTO_VERSION };
+	int r;
+
+	m.kind = (char *)tool_kind_name(w->o.kind);
+	m.family = (char *)(w->o.family ? w->o.family : "");
+	if ((r = ipc_send(w->conn, &m, 0)) < 0)
+		return r;
+	memset(&m, 0, sizeof(m));
+	if ((r = ipc_recv_timed(w->conn, &m, LIM_HELLO_MS * 2)) < 0)
+		return r;
+	if (m.type != MSG_WELCOME || m.version != CORRAL_PROTO_VERSION)
+		r = ERR_VERSION;
+	msg_clear(&m);
+	return r;
+}
+
+static enum sbx_kind
+sbx_of(enum tool_kind k)
+{
+	switch (k) {
+	case TOOL_KIND_EXEC:
+		return SBX_EXEC;
+	case TOOL_KIND_MODEL:
+		return SBX_MODEL;
+	case TOOL_KIND_AGENT:
+		return SBX_AGENT;
+	default:
+		return SBX_HTTP;
+	}
+}
+
+int
+wrk_main(const struct wrk_opts *o, const struct wrk_kind_ops *kops)
+{
+	struct wrk w = { .o = *o, .kops = kops };
+	int r;
+
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	/* No core dumps and no ptrace by our own uid: a worker may hold a credential. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (o->family && (w.fam = tool_family_find(o->family)) == NULL) {
+		fprintf(stderr, "corral-worker: unknown family '%s'\n", o->family);
+		return 2;
+	}
+	if ((r = tool_schema_init(NULL, 0)) < 0 || (kops && kops->preinit &&
+	    (r = kops->preinit(&w)) < 0)) {
+		fprintf(stderr, "corral-worker: init: %s\n", err_str(r));
+		return 1;
+	}
+	if ((r = ipc_dial(o->socket_path, LIM_HELLO_MS, &w.conn)) < 0) {
+		fprintf(stderr, "corral-worker: dial %s: %s\n", o->socket_path, err_str(r));
+		return 1;
+	}
+	if (!o->no_seccomp && (r = sbx_seccomp_apply(sbx_of(o->kind), 0)) < 0) {
+		fprintf(stderr, "corral-worker: seccomp: %s\n", err_str(r));
+		return 1;
+	}
+	if ((r = hello(&w)) < 0) {
+		fprintf(stderr, "corral-worker: hello: %s\n", err_str(r));
+		return 1;
+	}
+	w.nth = o->threads < 1 ? 1 : o->threads > WRK_THREADS_MAX ? WRK_THREADS_MAX : o->threads;
+	for (int i = 0; i < w.nth; i++)
+		if (pthread_create(&w.th[i], NULL, pool_thread, &w) != 0)
+			return 1;
+	r = serve(&w);
+	pthread_mutex_lock(&w.mu);
+	w.stop = true;
+	pthread_cond_broadcast(&w.cv);
+	pthread_mutex_unlock(&w.mu);
+	for (int i = 0; i < w.nth; i++)
+		pthread_join(w.th[i], NULL);
+	ipc_close(w.conn);
+	if (r < 0 && r != ERR_CLOSED)
+		fprintf(stderr, "corral-worker: %s\n", err_str(r));
+	return r < 0 && r != ERR_CLOSED ? 1 : (w.fatal ? 1 : 0);
+}
