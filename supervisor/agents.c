@@ -1,6 +1,7 @@
 /* Agent runs: corralctl run AGENT "input" -> RUN to the agent's confined worker; the agent's
  * CALLs go through the router like any caller's (as principal agent:NAME of its tenant);
  * EVENTs are relayed to whoever started the run; DONE ends it. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

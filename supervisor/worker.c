@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,8 +189,12 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 	const char *kind = tool_kind_name(w->kind);
 
 #define ARG(x) do { if (n + 1 >= max) return -E2BIG; argv[n++] = (char *)(x); } while (0)
-#define FMT(...) do { int k_ = snprintf(bufs + off, blen - off, __VA_ARGS__); \
-	if (k_ < 0 || (size_t)k_ >= blen - off) return -E2BIG; ARG(bufs + off); off += (size_t)k_ + 1; \
+#define FMT(...) do { \
+		int k_ = snprintf(bufs + off, blen - off, __VA_ARGS__); \
+		if (k_ < 0 || (size_t)k_ >= blen - off) \
+			return -E2BIG; \
+		ARG(bufs + off); \
+		off += (size_t)k_ + 1; \
 	} while (0)
 	ARG(s->jail_path);
 	ARG("--worker");
@@ -525,12 +530,20 @@ worker_send(struct sup *s, struct worker *w, const struct msg *m)
 
 /* ---------------------------------------------------------------- I/O from a worker */
 
+static void violation(struct sup *s, struct worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
-violation(struct sup *s, struct worker *w, const char *fmt, const char *arg)
+violation(struct sup *s, struct worker *w, const char *fmt, ...)
 {
+	size_t l;
+	va_list ap;
+
 	snprintf(w->last_reason, sizeof(w->last_reason), "protocol violation: ");
-	snprintf(w->last_reason + strlen(w->last_reason),
-	    sizeof(w->last_reason) - strlen(w->last_reason), fmt, arg);
+	l = strlen(w->last_reason);
+	va_start(ap, fmt);
+	vsnprintf(w->last_reason + l, sizeof(w->last_reason) - l, fmt, ap);
+	va_end(ap);
 	w->proto_violation = true;
 	worker_event(s, w, WE_VIOLATION);
 }

@@ -59,11 +59,19 @@ echo_crash(struct tool_io *io, const struct tool_call *call, json_t **result, st
 		syscall(SYS_ptrace, 0, 0, 0, 0);
 	if (strcmp(how, "exit") == 0)
 		_exit(3);
+	if (strcmp(how, "garbage") == 0 && io && io->raw_send) {
+		/* msgpack map16 declaring 65535 pairs, then nothing: a protocol violation */
+		static const unsigned char junk[] = { 0xde, 0xff, 0xff, 0xa1, 't' };
+
+		io->raw_send(io, junk, sizeof(junk));
+		return ERR_WORKER;
+	}
 	raise(SIGSEGV);
 	return ERR_WORKER;
 }
 
-static const char *const crash_how[] = { "segv", "abort", "syscall", "exit", NULL };
+static const char *const crash_how[] = { "segv", "abort", "syscall", "exit", "garbage",
+	NULL };
 
 static const struct tool_param p_echo[] = {
 	{ .name = "msg", .type = TP_STRING, .required = true, .max_len = 65536,
@@ -84,7 +92,7 @@ static const struct tool_param p_fail[] = {
 };
 static const struct tool_param p_crash[] = {
 	{ .name = "how", .type = TP_STRING, .def = "\"segv\"", .enums = crash_how,
-	  .desc = "segv, abort, a forbidden syscall, or exit" },
+	  .desc = "segv, abort, a forbidden syscall, exit, or garbage on the wire" },
 	{ 0 }
 };
 

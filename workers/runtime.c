@@ -85,6 +85,14 @@ io_log(struct tool_io *io, int level, const char *text)
 	wrk_log(io->priv, level, text);
 }
 
+static int
+io_raw_send(struct tool_io *io, const void *buf, size_t len)
+{
+	struct wrk *w = io->priv;
+
+	return ipc_send_raw(w->conn, buf, len, 0);
+}
+
 static void
 send_error(struct wrk *w, uint64_t id, int code, const char *text, int http_status,
     bool retryable)
@@ -170,7 +178,8 @@ static void *
 pool_thread(void *arg)
 {
 	struct wrk *w = arg;
-	struct tool_io io = { .priv = w, .event = io_event, .log = io_log };
+	struct tool_io io = { .priv = w, .event = io_event, .log = io_log,
+		.raw_send = io_raw_send };
 	struct job *j;
 
 	if (w->kops && w->kops->thread_io && w->kops->thread_io(w, &io) < 0) {

@@ -1,0 +1,403 @@
+/* corralctl: the operator's tool. Online commands talk to corrald over its control socket;
+ * offline ones (tools, policy, agent, canary, audit) need no running supervisor. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agents/loader.h"
+#include "ipc/err.h"
+#include "ipc/json.h"
+#include "ipc/limits.h"
+#include "ipc/msg.h"
+#include "tools/tool.h"
+
+#define DEFAULT_SOCKET "/run/corral/ctl.sock"
+
+static const char *sock_path;
+static bool out_json;
+
+static int
+ctl_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(sock_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, sock_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int
+read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n == 0)
+			return ERR_CLOSED;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Send one CALL and wait for its answer; EVENTs go to stderr as they come.
+ * Returns 0 with *result (JSON text, malloc'd) or the error code with *errtext. */
+static int
+ctl_request(const char *tool, const char *op, const char *args, bool dry, char **result,
+    char **errtext)
+{
+	struct msg m = { .type = MSG_CALL, .id = 1, .dry_run = dry };
+	uint8_t *buf = NULL;
+	size_t len;
+	uint32_t be;
+	int fd, r;
+
+	*result = *errtext = NULL;
+	if ((fd = ctl_connect()) < 0)
+		return fd;
+	m.tool = (char *)tool;
+	m.op = (char *)op;
+	m.args = (char *)args;
+	if ((r = msg_encode(&m, &buf, &len)) < 0)
+		goto out;
+	be = htonl((uint32_t)len);
+	if (write(fd, &be, 4) != 4 || write(fd, buf, len) != (ssize_t)len) {
+		r = -errno;
+		goto out;
+	}
+	for (;;) {
+		struct msg in = { 0 };
+		uint8_t *fb;
+
+		if ((r = read_full(fd, &be, 4)) < 0)
+			goto out;
+		len = ntohl(be);
+		if (len > LIM_MSG_MAX || (fb = malloc(len)) == NULL) {
+			r = ERR_TOOBIG;
+			goto out;
+		}
+		if ((r = read_full(fd, fb, len)) < 0 || (r = msg_decode(fb, len, &in)) < 0) {
+			free(fb);
+			goto out;
+		}
+		free(fb);
+		if (in.type == MSG_EVENT) {
+			fprintf(stderr, "... %s\n", in.text);
+		} else if (in.type == MSG_RESULT) {
+			*result = strdup(in.result);
+			msg_clear(&in);
+			r = 0;
+			goto out;
+		} else if (in.type == MSG_ERROR) {
+			*errtext = in.detail ? NULL : NULL;
+			if (asprintf(errtext, "%s%s%s", in.text, in.detail ? " " : "",
+			    in.detail ? in.detail : "") < 0)
+				*errtext = NULL;
+			r = in.code < 0 ? in.code : ERR_WORKER;
+			msg_clear(&in);
+			goto out;
+		}
+		msg_clear(&in);
+	}
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+static int
+report(int r, char *result, char *errtext, const char *what)
+{
+	if (r == 0) {
+		json_t *j = json_loads(result, JSON_DECODE_ANY, NULL);
+
+		if (j) {
+			char *pretty = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+			printf("%s\n", pretty ? pretty : result);
+			free(pretty);
+			json_decref(j);
+		} else {
+			printf("%s\n", result);
+		}
+	} else if (out_json) {
+		json_t *e = json_pack("{s:s, s:s, s:s?}", "error", err_name(r), "message",
+		    err_str(r), "detail", errtext);
+
+		json_dumpf(e, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(e);
+	} else {
+		fprintf(stderr, "corralctl: %s: %s%s%s\n", what, err_str(r), errtext ? ": " : "",
+		    errtext ? errtext : "");
+	}
+	free(result);
+	free(errtext);
+	if (r == 0)
+		return 0;
+	return r == ERR_DENIED || r == ERR_PENDING ? 3 : 1;
+}
+
+/* ---------------------------------------------------------------- commands */
+
+static int
+cmd_status(int argc, char **argv)
+{
+	char *res, *et;
+	int r = ctl_request("corral", "status", "{}", false, &res, &et);
+	json_t *j, *ws, *w;
+	size_t i;
+
+	if (r < 0 || out_json)
+		return report(r, res, et, "status");
+	if ((j = json_loads(res, 0, NULL)) == NULL)
+		return report(ERR_PROTO, res, et, "status");
+	printf("corrald %s  pid %lld  up %llds  calls %lld  denied %lld  in flight %lld  "
+	    "policy %s  audit %s\n",
+	    json_string_value(json_object_get(j, "version")),
+	    json_integer_value(json_object_get(j, "pid")),
+	    json_integer_value(json_object_get(j, "uptime_ms")) / 1000,
+	    json_integer_value(json_object_get(j, "calls")),
+	    json_integer_value(json_object_get(j, "denied")),
+	    json_integer_value(json_object_get(j, "inflight")),
+	    json_is_true(json_object_get(j, "policy")) ? "loaded" : "none",
+	    json_is_true(json_object_get(j, "audit")) ? "on" : "off");
+	printf("%-32s %-6s %-12s %-8s %-9s %-8s %-8s %s\n", "WORKER", "KIND", "TENANT", "PID",
+	    "STATE", "RESTARTS", "UPTIME", "CONFINEMENT");
+	ws = json_object_get(j, "workers");
+	json_array_foreach(ws, i, w) {
+		json_t *c = json_object_get(w, "confinement");
+		char conf[160];
+
+		snprintf(conf, sizeof(conf), "%s seccomp=%s netns=%s landlock=%lld uid=%lld%s%s",
+		    json_is_true(json_object_get(c, "verified")) ? "verified" : "unverified",
+		    json_is_true(json_object_get(c, "seccomp")) ? "on" : "off",
+		    json_is_true(json_object_get(c, "netns")) ? "empty" : "host",
+		    json_integer_value(json_object_get(c, "landlock_abi")),
+		    json_integer_value(json_object_get(c, "uid")),
+		    json_object_get(w, "last_reason") ? "  last: " : "",
+		    json_object_get(w, "last_reason") ?
+		    json_string_value(json_object_get(w, "last_reason")) : "");
+		printf("%-32s %-6s %-12s %-8lld %-9s %-8lld %-8lld %s\n",
+		    json_string_value(json_object_get(w, "name")),
+		    json_string_value(json_object_get(w, "kind")),
+		    json_string_value(json_object_get(w, "tenant")),
+		    json_integer_value(json_object_get(w, "pid")),
+		    json_string_value(json_object_get(w, "state")),
+		    json_integer_value(json_object_get(w, "restarts")),
+		    json_integer_value(json_object_get(w, "uptime_ms")) / 1000, conf);
+	}
+	json_decref(j);
+	free(res);
+	free(et);
+	return 0;
+}
+
+static int
+cmd_call(int argc, char **argv)
+{
+	const char *args = "{}", *tenant = NULL;
+	char tool[256], *res, *et;
+	bool dry = false;
+	int i, r;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: corralctl call FAMILY OP [--args JSON] [--tenant T] "
+		    "[--dry-run] [-o json]\n");
+		return 2;
+	}
+	for (i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--args") == 0 && i + 1 < argc)
+			args = argv[++i];
+		else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
+			tenant = argv[++i];
+		else if (strcmp(argv[i], "--dry-run") == 0)
+			dry = true;
+		else {
+			fprintf(stderr, "corralctl call: unknown argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	snprintf(tool, sizeof(tool), "%s%s%s", argv[1], tenant ? "@" : "", tenant ? tenant : "");
+	r = ctl_request(tool, argv[2], args, dry, &res, &et);
+	return report(r, res, et, "call");
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	json_t *a;
+	char *args, *res, *et;
+	int r;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: corralctl run AGENT INPUT [-o json]\n");
+		return 2;
+	}
+	a = json_pack("{s:s, s:s}", "agent", argv[1], "input", argv[2]);
+	args = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	r = ctl_request("corral", "run", args, false, &res, &et);
+	free(args);
+	return report(r, res, et, "run");
+}
+
+static int
+cmd_reload(int argc, char **argv)
+{
+	char *res, *et;
+
+	return report(ctl_request("corral", "reload", "{}", false, &res, &et), res, et, "reload");
+}
+
+static void
+print_family(const struct tool_family *f)
+{
+	printf("%s (%s) - %s\n", f->name, tool_kind_name(f->kind), f->desc ? f->desc : "");
+	for (const struct tool_op *op = f->ops; op->name; op++) {
+		printf("  %-24s %-5s %s%s %s\n", op->name,
+		    op->flags & TOOL_F_MUTATING ? "write" : "read",
+		    op->flags & TOOL_F_IDEMPOTENT ? "idempotent" : "          ",
+		    op->flags & TOOL_F_DRY_RUN ? " dry-run" : "        ", op->desc ? op->desc : "");
+		for (const struct tool_param *p = op->params; p && p->name; p++)
+			printf("      %s%s%s%s%s\n", p->name, p->required ? " (required)" : "",
+			    p->def ? " = " : "", p->def ? p->def : "",
+			    p->desc ? "" : "");
+	}
+}
+
+static int
+cmd_tools(int argc, char **argv)
+{
+	size_t n;
+	const struct tool_family *const *fams = tool_families(&n);
+	json_t *arr = json_array();
+	int found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (argc > 1 && strcmp(argv[1], fams[i]->name) != 0)
+			continue;
+		found++;
+		if (out_json)
+			json_array_append_new(arr, tool_family_describe(fams[i]));
+		else
+			print_family(fams[i]);
+	}
+	if (argc > 1 && !found) {
+		fprintf(stderr, "corralctl tools: unknown family '%s'\n", argv[1]);
+		json_decref(arr);
+		return 2;
+	}
+	if (out_json) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		printf("\n");
+	}
+	json_decref(arr);
+	return 0;
+}
+
+static int
+cmd_agent(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "validate") != 0) {
+		fprintf(stderr, "usage: corralctl agent validate FILE [-o json]\n");
+		return 2;
+	}
+	return agent_validate_cli(argc - 1, argv + 1, stdout, stderr);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	bool online;
+	const char *help;
+} cmds[] = {
+	{ "status", cmd_status, true, "status [-o table|json]      workers, states, confinement" },
+	{ "call", cmd_call, true, "call FAMILY OP --args JSON   make a call through corrald" },
+	{ "run", cmd_run, true, "run AGENT INPUT              run an agent, show progress" },
+	{ "reload", cmd_reload, true, "reload                       re-read the configuration" },
+	{ "tools", cmd_tools, false, "tools [FAMILY] [-o json]     families, ops, parameters" },
+	{ "agent", cmd_agent, false, "agent validate FILE          check an agent YAML file" },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: corralctl [-s SOCKET] COMMAND [ARGS] [-o table|json]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %s\n", cmds[i].help);
+	fprintf(f, "\nThe socket defaults to $CORRAL_SOCKET or " DEFAULT_SOCKET ".\n"
+	    "Exit status: 0 ok, 1 error, 2 usage, 3 denied or pending.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	int i = 1;
+
+	sock_path = getenv("CORRAL_SOCKET") ? getenv("CORRAL_SOCKET") : DEFAULT_SOCKET;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			sock_path = argv[++i];
+		else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			out_json = strcmp(argv[++i], "json") == 0;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("corralctl %s\n", CORRAL_VERSION);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		char **av = argv + i;
+		int ac = argc - i;
+
+		if (strcmp(cmds[k].name, argv[i]) != 0)
+			continue;
+		if (cmds[k].online || strcmp(cmds[k].name, "tools") == 0) {
+			/* -o FMT may also trail the command */
+			for (int j = 1; j + 1 < ac; j++)
+				if (strcmp(av[j], "-o") == 0) {
+					out_json = strcmp(av[j + 1], "json") == 0;
+					memmove(&av[j], &av[j + 2], (size_t)(ac - j - 2) * sizeof(*av));
+					ac -= 2;
+					break;
+				}
+		}
+		return cmds[k].fn(ac, av);
+	}
+	fprintf(stderr, "corralctl: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,266 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "tests/integration/harness.h"
+
+const char *
+hx_bin(const char *name)
+{
+	static char buf[4][512];
+	static int k;
+	char env[64], *p;
+	const char *v;
+
+	snprintf(env, sizeof(env), "CORRAL_BIN_%s", name);
+	for (p = env; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	v = getenv(env);
+	cr_assert_not_null(v, "%s not set (run through meson test)", env);
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s", v);
+	return buf[k];
+}
+
+char *
+hx_read(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		buf[0] = '\0';
+	fclose(f);
+	return buf;
+}
+
+const char *
+hx_file(struct hx *h, const char *name, const char *content, int mode)
+{
+	static char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", h->dir, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "cannot write %s", path);
+	fputs(content, f);
+	fclose(f);
+	chmod(path, (mode_t)mode);
+	return path;
+}
+
+void
+hx_config(struct hx *h, const char *body)
+{
+	char *tmpl = strdup("/tmp/corral-it-XXXXXX"), buf[8192];
+	const char *jail = hx_bin("corral-jail");
+	char libexec[512], *slash;
+
+	memset(h, 0, sizeof(*h));
+	cr_assert_not_null(mkdtemp(tmpl));
+	chmod(tmpl, 0755);
+	snprintf(h->dir, sizeof(h->dir), "%s", tmpl);
+	free(tmpl);
+	snprintf(h->cfg, sizeof(h->cfg), "%s/corral.yaml", h->dir);
+	snprintf(h->sock, sizeof(h->sock), "%s/run/ctl.sock", h->dir);
+	snprintf(h->audit, sizeof(h->audit), "%s/state/audit/audit.jsonl", h->dir);
+	snprintf(h->log, sizeof(h->log), "%s/corrald.log", h->dir);
+	snprintf(libexec, sizeof(libexec), "%s", jail);
+	if ((slash = strrchr(libexec, '/')) != NULL)
+		*slash = '\0';
+	snprintf(buf, sizeof(buf), "runtime_dir: %s/run\nstate_dir: %s/state\n"
+	    "libexec_dir: %s\n%s", h->dir, h->dir, libexec, body);
+	hx_file(h, "corral.yaml", buf, 0600);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+hx_run(char **out, const char *const *argv)
+{
+	char tmp[] = "/tmp/corral-out-XXXXXX";
+	int fd = mkstemp(tmp), st;
+	pid_t pid;
+
+	cr_assert(fd >= 0);
+	if ((pid = fork()) == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	close(fd);
+	if (out)
+		*out = hx_read(tmp);
+	unlink(tmp);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int
+hx_ctl(struct hx *h, char **out, const char *const *argv)
+{
+	const char *av[32];
+	char tmp[] = "/tmp/corral-ctl-XXXXXX";
+	int n = 0, fd = mkstemp(tmp), st;
+	pid_t pid;
+
+	av[n++] = hx_bin("corralctl");
+	av[n++] = "-s";
+	av[n++] = h->sock;
+	for (int i = 0; argv[i] && n < 31; i++)
+		av[n++] = argv[i];
+	av[n] = NULL;
+	if ((pid = fork()) == 0) {
+		dup2(fd, 1);
+		execv(av[0], (char *const *)av);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	close(fd);
+	if (out)
+		*out = hx_read(tmp);
+	unlink(tmp);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+json_t *
+hx_status(struct hx *h)
+{
+	static const char *const av[] = { "-o", "json", "status", NULL };
+	char *out = NULL;
+	json_t *j = NULL;
+
+	if (hx_ctl(h, &out, av) == 0)
+		j = json_loads(out, 0, NULL);
+	free(out);
+	return j;
+}
+
+json_t *
+hx_worker(json_t *status, const char *name)
+{
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(json_object_get(status, "workers"), i, w)
+		if (strcmp(json_string_value(json_object_get(w, "name")), name) == 0)
+			return w;
+	return NULL;
+}
+
+json_t *
+hx_wait_state(struct hx *h, const char *name, const char *state, int timeout_ms,
+    json_t **status_out)
+{
+	int64_t end = now_ms() + timeout_ms;
+
+	do {
+		json_t *st = hx_status(h), *w = st ? hx_worker(st, name) : NULL;
+
+		if (w && strcmp(json_string_value(json_object_get(w, "state")), state) == 0) {
+			*status_out = st;
+			return w;
+		}
+		json_decref(st);
+		usleep(50000);
+	} while (now_ms() < end);
+	*status_out = NULL;
+	return NULL;
+}
+
+void
+hx_start(struct hx *h, int want_ready)
+{
+	int64_t end = now_ms() + 15000;
+
+	if ((h->pid = fork()) == 0) {
+		int fd = open(h->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 2);
+		dup2(fd, 1);
+		execl(hx_bin("corrald"), "corrald", "-c", h->cfg, "--log-level", "debug",
+		    (char *)NULL);
+		_exit(127);
+	}
+	for (;;) {
+		json_t *st = access(h->sock, F_OK) == 0 ? hx_status(h) : NULL;
+		int ready = 0;
+		size_t i;
+		json_t *w;
+
+		json_array_foreach(json_object_get(st, "workers"), i, w)
+			if (strcmp(json_string_value(json_object_get(w, "state")), "ready") == 0)
+				ready++;
+		json_decref(st);
+		if (st && ready >= want_ready)
+			return;
+		if (now_ms() > end || waitpid(h->pid, NULL, WNOHANG) == h->pid) {
+			char *log = hx_read(h->log);
+
+			cr_fatal("corrald did not get %d workers ready:\n%s", want_ready, log);
+		}
+		usleep(50000);
+	}
+}
+
+int
+hx_stop(struct hx *h)
+{
+	int st;
+	int64_t end = now_ms() + 10000;
+
+	if (h->pid <= 0)
+		return -1;
+	kill(h->pid, SIGTERM);
+	while (waitpid(h->pid, &st, WNOHANG) == 0) {
+		if (now_ms() > end) {
+			kill(h->pid, SIGKILL);
+			waitpid(h->pid, &st, 0);
+			h->pid = 0;
+			return -1;
+		}
+		usleep(20000);
+	}
+	h->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void
+hx_cleanup(struct hx *h)
+{
+	char *out = NULL;
+	const char *av[] = { "/bin/rm", "-rf", h->dir, NULL };
+
+	if (h->pid > 0) {
+		kill(h->pid, SIGKILL);
+		waitpid(h->pid, NULL, 0);
+	}
+	if (h->dir[0] && getenv("CORRAL_KEEP_TMP") == NULL)
+		hx_run(&out, av);
+	free(out);
+}

@@ -1,0 +1,226 @@
+/* corrald end to end: real corrald, real corral-jail, real confined workers, real corralctl. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "tests/integration/harness.h"
+
+static const char *echo_cfg =
+    "tenants:\n"
+    "  demo:\n"
+    "    uid: 41001\n"
+    "    families: [echo]\n"
+    "audit:\n"
+    "  fsync: batch\n";
+
+static struct hx h;
+
+static void
+teardown(void)
+{
+	hx_cleanup(&h);
+}
+
+TestSuite(corrald, .timeout = 60, .fini = teardown);
+
+/* --check: every error with file:line:col, exit 2; a good file exits 0. */
+Test(corrald, check_reports_positions)
+{
+	char *out = NULL;
+	const char *av[] = { NULL, "-c", NULL, "--check", NULL };
+
+	hx_config(&h, "tenants:\n"
+	    "  demo: { uid: 41001, families: [echo, nosuch] }\n"
+	    "endpoints:\n"
+	    "  argocd:\n"
+	    "    - { name: prod, tenant: ghost, url: \"https://a.example\", credential: nope }\n"
+	    "audit: { fsync: sometimes }\n"
+	    "bogus: 1\n");
+	av[0] = hx_bin("corrald");
+	av[2] = h.cfg;
+	cr_assert_eq(hx_run(&out, av), 2, "%s", out);
+	cr_assert(strstr(out, "corral.yaml:2:37: unknown tool family 'nosuch'"), "%s", out);
+	cr_assert(strstr(out, "corral.yaml:6:18: fsync must be every, batch or none"), "%s", out);
+	cr_assert(strstr(out, "corral.yaml:7:1: unknown key 'bogus'"), "%s", out);
+	cr_assert(strstr(out, "unknown tenant 'ghost'"), "%s", out);
+	cr_assert(strstr(out, "unknown credential 'nope'"), "%s", out);
+	free(out);
+	hx_cleanup(&h);
+	hx_config(&h, echo_cfg);
+	av[2] = h.cfg;
+	cr_assert_eq(hx_run(&out, av), 0, "%s", out);
+	free(out);
+}
+
+/* The echo worker comes up confined and verified, and a call goes through. */
+Test(corrald, echo_call_and_status)
+{
+	const char *call[] = { "-o", "json", "call", "echo", "echo", "--args", "{\"msg\":\"hi\"}",
+		NULL };
+	const char *bad[] = { "call", "echo", "echo", "--args", "{\"msg\":1}", NULL };
+	char *out = NULL;
+	json_t *st, *w, *res, *conf;
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	st = hx_status(&h);
+	w = hx_worker(st, "echo@demo");
+	cr_assert_not_null(w);
+	conf = json_object_get(w, "confinement");
+	cr_assert(json_is_true(json_object_get(conf, "verified")));
+	cr_assert(json_is_true(json_object_get(conf, "seccomp")));
+	cr_assert_eq(json_integer_value(json_object_get(conf, "uid")), 41001);
+	cr_assert_gt(json_integer_value(json_object_get(w, "pid")), 1);
+	json_decref(st);
+
+	cr_assert_eq(hx_ctl(&h, &out, call), 0, "%s", out);
+	res = json_loads(out, 0, NULL);
+	cr_assert_not_null(res, "%s", out);
+	cr_assert_str_eq(json_string_value(json_object_get(res, "msg")), "hi");
+	json_decref(res);
+	free(out);
+	cr_assert_eq(hx_ctl(&h, NULL, bad), 1);
+	cr_assert_eq(hx_stop(&h), 0);
+	/* decision and outcome are in the audit log */
+	out = hx_read(h.audit);
+	cr_assert(strstr(out, "\"type\":\"decision\""), "%s", out);
+	cr_assert(strstr(out, "\"type\":\"outcome\""), "%s", out);
+	cr_assert(strstr(out, "invalid arguments"), "%s", out);
+	free(out);
+}
+
+static json_t *
+crash(const char *how, int expect_rc)
+{
+	char args[64], *out = NULL;
+	const char *av[] = { "call", "echo", "crash", "--args", args, NULL };
+	int rc;
+
+	snprintf(args, sizeof(args), "{\"how\":\"%s\"}", how);
+	rc = hx_ctl(&h, &out, av);
+	cr_assert_eq(rc, expect_rc, "crash %s: rc %d: %s", how, rc, out);
+	free(out);
+	return NULL;
+}
+
+/* A crashing worker is restarted after >= 1 s of backoff; SIGSYS names the syscall. */
+Test(corrald, crash_restart_and_sigsys)
+{
+	json_t *st = NULL, *w;
+	int64_t pid0;
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	st = hx_status(&h);
+	pid0 = json_integer_value(json_object_get(hx_worker(st, "echo@demo"), "pid"));
+	json_decref(st);
+	crash("segv", 1);
+	w = hx_wait_state(&h, "echo@demo", "backoff", 3000, &st);
+	cr_assert_not_null(w, "worker did not go to backoff");
+	json_decref(st);
+	w = hx_wait_state(&h, "echo@demo", "ready", 5000, &st);
+	cr_assert_not_null(w, "worker was not restarted");
+	cr_assert_eq(json_integer_value(json_object_get(w, "restarts")), 1);
+	cr_assert_neq(json_integer_value(json_object_get(w, "pid")), pid0);
+	json_decref(st);
+
+	crash("syscall", 1);
+	w = hx_wait_state(&h, "echo@demo", "backoff", 3000, &st);
+	cr_assert_not_null(w);
+	cr_assert(strstr(json_string_value(json_object_get(w, "last_reason")), "SIGSYS") ||
+	    strstr(json_string_value(json_object_get(w, "last_reason")), "seccomp"),
+	    "%s", json_string_value(json_object_get(w, "last_reason")));
+	cr_assert_eq(json_integer_value(json_object_get(w, "last_syscall")), 101 /* ptrace */);
+	json_decref(st);
+	cr_assert_eq(hx_stop(&h), 0);
+}
+
+/* Garbage on the wire: the worker is killed as a protocol violation, and it is audited. */
+Test(corrald, garbage_kills_worker)
+{
+	json_t *st = NULL, *w;
+	char *audit;
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	crash("garbage", 1);
+	w = hx_wait_state(&h, "echo@demo", "backoff", 3000, &st);
+	cr_assert_not_null(w);
+	cr_assert(strstr(json_string_value(json_object_get(w, "last_reason")),
+	    "protocol violation"), "%s", json_string_value(json_object_get(w, "last_reason")));
+	json_decref(st);
+	cr_assert_eq(hx_stop(&h), 0);
+	audit = hx_read(h.audit);
+	cr_assert(strstr(audit, "\"event\":\"violation\""), "%s", audit);
+	free(audit);
+}
+
+/* A worker that keeps dying ends failed and is not restarted again. */
+Test(corrald, crash_loop_ends_failed, .timeout = 90)
+{
+	json_t *st = NULL, *w = NULL;
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	for (int i = 0; i < 5; i++) {
+		w = hx_wait_state(&h, "echo@demo", "ready", 40000, &st);
+		if (w == NULL)
+			break;
+		json_decref(st);
+		crash("exit", 1);
+	}
+	w = hx_wait_state(&h, "echo@demo", "failed", 40000, &st);
+	cr_assert_not_null(w, "worker did not end failed");
+	json_decref(st);
+	cr_assert_eq(hx_stop(&h), 0);
+}
+
+static int
+count_descendants(pid_t root)
+{
+	char *out = NULL;
+	const char *av[] = { "/bin/ps", "-e", "-o", "pid=,ppid=", NULL };
+	int n = 0, pids[4096], ppids[4096], np = 0;
+	char *p;
+
+	hx_run(&out, av);
+	for (p = strtok(out, "\n"); p && np < 4096; p = strtok(NULL, "\n"))
+		if (sscanf(p, "%d %d", &pids[np], &ppids[np]) == 2)
+			np++;
+	for (int changed = 1, set[4096] = { 0 }; changed;) {
+		changed = 0;
+		for (int i = 0; i < np; i++)
+			if (!set[i] && (ppids[i] == root || 0)) {
+				set[i] = 1;
+				n++;
+				changed = 1;
+			}
+		break;
+	}
+	free(out);
+	return n;
+}
+
+/* SIGTERM: exit 0 and no worker (or jail) left behind. */
+Test(corrald, sigterm_leaves_nothing)
+{
+	json_t *st;
+	int64_t wpid;
+	pid_t d;
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	st = hx_status(&h);
+	wpid = json_integer_value(json_object_get(hx_worker(st, "echo@demo"), "pid"));
+	json_decref(st);
+	d = h.pid;
+	cr_assert_gt(count_descendants(d), 0);
+	cr_assert_eq(hx_stop(&h), 0);
+	cr_assert_eq(kill((pid_t)wpid, 0), -1, "worker %lld survived", (long long)wpid);
+	cr_assert_eq(count_descendants(d), 0);
+}
