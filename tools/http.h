@@ -53,6 +53,12 @@ struct http_req {
 	size_t nok;
 	size_t max_body;		/* 0 = LIM_HTTP_BODY_MAX */
 	uint32_t timeout_ms;		/* 0 = from the endpoint/op */
+	/* Storage the build helpers own (http_query_add_int, http_cred_*, http_page_next). Wipe a
+	 * request that carried credentials with http_req_wipe(). */
+	char sbuf[1024];
+	size_t slen;
+	char credbuf[4096];
+	size_t credlen;
 };
 
 struct http_resp {
@@ -76,6 +82,65 @@ int http_path_segs(struct http_req *req, const char *path);	/* a/b/c, each encod
 int http_query_add(struct http_req *req, const char *k, const char *v);
 int http_header_add(struct http_req *req, const char *k, const char *v);
 
+struct http_endpoint;
+
+/* Additions (tools/httpreq.c, no curl). Strings given to http_query_add/http_header_add must
+ * outlive the request; the _int/_copy variants copy into req->sbuf. */
+void http_req_init(struct http_req *req, const char *method);	/* zero + method */
+int http_query_add_int(struct http_req *req, const char *k, long long v);
+int http_query_add_copy(struct http_req *req, const char *k, const char *v);
+int http_query_set_copy(struct http_req *req, const char *k, const char *v);	/* replace k */
+/* Credential header "name: prefix+secret" (e.g. "Authorization", "Bearer "). The value is
+ * copied into req->credbuf; never put a secret anywhere else in a request. */
+int http_cred_add(struct http_req *req, const char *name, const char *prefix, const char *secret);
+/* "Authorization: Basic base64(userpass)" (Jenkins "user:api-token"). */
+int http_cred_basic(struct http_req *req, const char *userpass);
+/* The secret from a call context ({"secret": "..."}), or NULL. */
+const char *http_ctx_secret(const json_t *ctx);
+void http_req_wipe(struct http_req *req);	/* explicit_bzero of the credential storage */
+bool http_status_ok(const struct http_req *req, long status);
+
+/* Body as JSON (a new reference in *out). Malformed JSON -> ERR_PROTO, truncated body ->
+ * ERR_TOOBIG, both with err filled (no body bytes copied into the message). */
+int http_resp_json(const struct http_resp *r, json_t **out, struct tool_err *err);
+/* The API's own error message from an error body, one line, at most outlen-1 bytes:
+ * ArgoCD {"error","code","message"}, Prometheus {"status":"error","errorType","error"},
+ * GitHub/GitLab {"message"} / {"error"} / {"error_description"}, or the first line of a
+ * text body (control characters dropped). Empty string when there is nothing usable. */
+void http_api_message(const char *body, size_t len, char *out, size_t outlen);
+/* Fill err from a completed exchange whose status is not in the success set: code
+ * (404/410 -> ERR_NOTFOUND, 429 -> ERR_RATE, else ERR_HTTP), http_status, retryable (429, 502,
+ * 503, 504) and text "HTTP <status>: <API message>". */
+void http_err_from_resp(const struct http_resp *r, struct tool_err *err);
+void http_err_set(struct tool_err *err, int code, int http_status, bool retryable,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The endpoint from a call context {"endpoint": {"name", "url", "ca_file",
+ * "connect_timeout_ms", "timeout_ms", "redirect_hosts": [..]}}. Strings point into ctx;
+ * hosts (nhosts slots, last one kept NULL) receives redirect_hosts. ERR_CONFIG on a bad ctx. */
+int http_endpoint_from_ctx(const json_t *ctx, struct http_endpoint *ep, const char **hosts,
+    size_t nhosts, char *errbuf, size_t errlen);
+
+/* Pagination (GitHub/GitLab "Link: <url>; rel=\"next\"", GitLab "x-next-page"). After a
+ * response, http_page_next() rewrites req (path + query) for the next page and returns 1, or
+ * returns 0 when there is no next page or pg->max_pages pages were fetched (pg->capped tells
+ * which). A next link that leaves the endpoint (other scheme/host/port or outside its base path)
+ * is refused with ERR_EGRESS. Keep pg alive as long as req: req points into it. */
+struct http_pager {
+	unsigned pages;			/* pages fetched so far (counted by http_page_next) */
+	unsigned max_pages;		/* 0 = LIM_HTTP_PAGES_MAX */
+	bool capped;			/* stopped because of max_pages while more were announced */
+	char buf[8192];			/* decoded path/query pieces of the next link */
+};
+int http_page_next(struct http_pager *pg, const char *base_url, const struct http_resp *resp,
+    struct http_req *req);
+/* "Link" header: copy the URL with rel="next" into out. 1 found, 0 none, ERR_TOOBIG. */
+int http_link_next(const char *link, char *out, size_t outlen);
+
+/* Percent-encode every byte outside RFC 3986 unreserved (A-Z a-z 0-9 - . _ ~). Returns the
+ * length written (without NUL) or ERR_TOOBIG. */
+int http_pct_encode(const char *s, size_t len, char *out, size_t outlen);
+
 /* --- the client (tools/http.c; linked only by corral-worker and tests) --- */
 struct http_client;
 
@@ -96,5 +161,8 @@ int http_client_new(http_connect_fn connect, void *arg, struct http_client **out
 void http_client_free(struct http_client *c);
 int http_client_do(struct http_client *c, const struct http_endpoint *ep, const struct http_req *req,
     int64_t deadline_ms, struct http_resp *resp, struct tool_err *err);
+/* Overwrite every occurrence of secret (and its JSON "\/" spelling) in buf with '*'. The client
+ * applies it to response bodies, headers and error texts for every credential header value. */
+void http_scrub(char *buf, size_t len, const char *secret);
 
 #endif
