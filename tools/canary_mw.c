@@ -91,6 +91,16 @@ void canary_mw_fini(struct canary_mw *mw)
 	memset(mw, 0, sizeof *mw);
 }
 
+/* Double.compare for the values met here (no NaN): IEEE order, then -0.0 before +0.0. */
+static inline int fcmp(double a, double b)
+{
+	if (a < b)
+		return -1;
+	if (a > b)
+		return 1;
+	return (signbit(b) != 0) - (signbit(a) != 0);
+}
+
 /* One merge of (xs - mu) with ys. twice_u = 2U exactly; ties = sum of t^3 - t over the tie
  * groups of the pooled sample (NaturalRanking's groups: Double.compare equality). Both stay
  * below 2^53 under LIM_CANARY_SAMPLES_MAX, so their conversion to double is exact, as
@@ -102,14 +112,14 @@ static void mw_merge(const struct canary_mw *mw, double mu, uint64_t *twice_u, u
 	double v;
 
 	while (i < mw->nx || j < mw->ny) {
-		if (j >= mw->ny || (i < mw->nx && canary_jcmp(mw->xs[i] - mu, mw->ys[j]) <= 0))
+		if (j >= mw->ny || (i < mw->nx && fcmp(mw->xs[i] - mu, mw->ys[j]) <= 0))
 			v = mw->xs[i] - mu;
 		else
 			v = mw->ys[j];
 		before = j;
-		for (cx = 0; i < mw->nx && canary_jcmp(mw->xs[i] - mu, v) == 0; i++)
+		for (cx = 0; i < mw->nx && fcmp(mw->xs[i] - mu, v) == 0; i++)
 			cx++;
-		for (cy = 0; j < mw->ny && canary_jcmp(mw->ys[j], v) == 0; j++)
+		for (cy = 0; j < mw->ny && fcmp(mw->ys[j], v) == 0; j++)
 			cy++;
 		u2 += (uint64_t)cx * (2 * (uint64_t)before + cy);
 		t = cx + cy;

@@ -38,15 +38,74 @@ int canary_jcmp(double a, double b)
 	return x == y ? 0 : (x < y ? -1 : 1);
 }
 
-static int jcmp_qsort(const void *a, const void *b)
+/* The key whose unsigned order is Double.compare's order: flip every bit of a negative value,
+ * only the sign bit of a positive one (NaN canonicalised first, so it sorts last). */
+static uint64_t jkey(double d)
 {
-	return canary_jcmp(*(const double *)a, *(const double *)b);
+	uint64_t u = (uint64_t)jbits(d);
+
+	return (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
+}
+
+static double jkey_value(uint64_t k)
+{
+	uint64_t u = (k >> 63) ? k & ~(UINT64_C(1) << 63) : ~k;
+	double d;
+
+	memcpy(&d, &u, sizeof d);
+	return d;
+}
+
+/* LSD radix sort on the keys, 8 passes of a byte; falls back to insertion sort when short.
+ * A NaN comes back as the canonical NaN, which no caller can tell apart. */
+static void radix_sort(double *v, size_t n, uint64_t *a, uint64_t *b)
+{
+	size_t count[256], i, pos, sum;
+	uint64_t *t;
+	int pass;
+
+	for (i = 0; i < n; i++)
+		a[i] = jkey(v[i]);
+	for (pass = 0; pass < 64; pass += 8) {
+		memset(count, 0, sizeof count);
+		for (i = 0; i < n; i++)
+			count[(a[i] >> pass) & 0xff]++;
+		if (count[(a[0] >> pass) & 0xff] == n)
+			continue;	/* this byte is the same everywhere */
+		for (i = 0, sum = 0; i < 256; i++) {
+			pos = count[i];
+			count[i] = sum;
+			sum += pos;
+		}
+		for (i = 0; i < n; i++)
+			b[count[(a[i] >> pass) & 0xff]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	for (i = 0; i < n; i++)
+		v[i] = jkey_value(a[i]);
 }
 
 void canary_sort(double *v, size_t n)
 {
-	if (n > 1)
-		qsort(v, n, sizeof *v, jcmp_qsort);
+	uint64_t *keys;
+	size_t i, j;
+	double x;
+
+	keys = n > 32 ? malloc(2 * n * sizeof *keys) : NULL;
+	if (keys) {
+		radix_sort(v, n, keys, keys + n);
+		free(keys);
+		return;
+	}
+	/* short input, or no memory for the keys: insertion sort in place */
+	for (i = 1; i < n; i++) {
+		x = v[i];
+		for (j = i; j > 0 && canary_jcmp(v[j - 1], x) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 /* commons-math Mean.evaluate: the definitional mean plus a second-pass correction. */
@@ -427,6 +486,8 @@ double canary_qnorm(double p)
 		return -INFINITY;
 	if (p == 1.0)
 		return INFINITY;
+	if (p == 0.5)
+		return 0.0;
 	q = p < 0.5 ? (long double)p : 1.0L - (long double)p;	/* exact */
 	t = sqrtl(-2.0L * logl(q));
 	z = -(t - (2.515517L + 0.802853L * t + 0.010328L * t * t) /
