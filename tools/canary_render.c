@@ -49,23 +49,53 @@ static void jb_puts(struct jb *b, const char *s)
 	jb_put(b, s, strlen(s));
 }
 
-/* A JSON string; the names come from jansson or the caller, so they are UTF-8 already. */
+/* Length of the valid UTF-8 sequence at s, or 0. Names arrive valid (jansson checks them),
+ * but a reason cut at CANARY_REASON_MAX may end inside a character. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 static void jb_str(struct jb *b, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	char esc[8];
+	size_t n;
 
 	jb_put(b, "\"", 1);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\') {
+	while (*p) {
+		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
-			esc[1] = *s;
+			esc[1] = (char)*p;
 			jb_put(b, esc, 2);
-		} else if ((unsigned char)*s < 0x20) {
-			snprintf(esc, sizeof esc, "\\u%04x", (unsigned char)*s);
+			n = 1;
+		} else if (*p < 0x20) {
+			snprintf(esc, sizeof esc, "\\u%04x", *p);
 			jb_put(b, esc, 6);
+			n = 1;
+		} else if (*p < 0x80) {
+			jb_put(b, (const char *)p, 1);
+			n = 1;
+		} else if ((n = utf8_len(p)) != 0) {
+			jb_put(b, (const char *)p, n);
 		} else {
-			jb_put(b, s, 1);
+			jb_puts(b, "\xef\xbf\xbd");	/* U+FFFD for a broken sequence */
+			n = 1;
 		}
+		p += n;
 	}
 	jb_put(b, "\"", 1);
 }

@@ -493,3 +493,21 @@ Test(canary_judge, struct_api_and_table)
 	in.confidence = 1.0;
 	cr_assert_eq(canary_judge(&in, &res), -EINVAL);
 }
+
+/* The longest multi-byte name in the longest reasons still gives valid UTF-8 JSON. */
+Test(canary_judge, long_multibyte_names_stay_valid_json)
+{
+	char name[129];
+	json_t *m, *res;
+	size_t i;
+
+	for (i = 0; i < 128; i += 2)
+		memcpy(name + i, "\xc3\xa9", 2);	/* é */
+	name[128] = '\0';
+	m = metric(name, name, sparse(60, 0, 0), sparse(60, 10, 3.0));
+	json_object_set_new(m, "critical", json_true());
+	res = judge(plus_doc(true, m));	/* judge() parses the output strictly */
+	cr_assert_str_eq(class_of(res, 0), "High");
+	cr_assert(strstr(json_string_value(json_object_get(res, "reason")), name));
+	json_decref(res);
+}
