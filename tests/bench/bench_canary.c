@@ -96,13 +96,14 @@ static double run_judge(const double *c, const double *e, bool plus, enum canary
 
 int main(void)
 {
-	static double c[N], e[N], pooled[2 * N];
+	static double c[N], e[N], same[N], pooled[2 * N];
 	double tj[ROUNDS], tp[ROUNDS], ts[ROUNDS], t0, mj, mp, ms;
 	enum canary_label label, label_plus;
 	int i;
 
 	fill(c, N, 120.0);
 	fill(e, N, 126.0);	/* a 5% regression */
+	fill(same, N, 120.0);	/* a healthy canary: plus mode runs its extra checks on it */
 	for (i = 0; i < ROUNDS; i++) {
 		memcpy(pooled, c, sizeof c);
 		memcpy(pooled + N, e, sizeof e);
@@ -110,16 +111,16 @@ int main(void)
 		qsort(pooled, 2 * N, sizeof *pooled, dcmp);
 		ts[i] = now_ms() - t0;
 		tj[i] = run_judge(c, e, false, &label);
-		tp[i] = run_judge(c, e, true, &label_plus);
+		tp[i] = run_judge(c, same, true, &label_plus);
 	}
 	ms = median(ts, ROUNDS);
 	mj = median(tj, ROUNDS);
 	mp = median(tp, ROUNDS);
 	printf("canary judge, 2 x %d samples: %.3f ms (median of %d), classification %s\n", N, mj,
 	       ROUNDS, canary_label_name(label));
-	printf("canary judge plus, 2 x %d samples: %.3f ms, classification %s\n", N, mp,
+	printf("canary judge plus (healthy canary), 2 x %d samples: %.3f ms, classification %s\n", N, mp,
 	       canary_label_name(label_plus));
 	printf("baseline qsort of the same %d samples: %.3f ms\n", 2 * N, ms);
 	printf("ratio judge/qsort: %.1f   plus/qsort: %.1f\n", mj / ms, mp / ms);
-	return label == CANARY_HIGH ? 0 : 1;
+	return label == CANARY_HIGH && label_plus == CANARY_PASS ? 0 : 1;
 }
