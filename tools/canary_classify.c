@@ -117,6 +117,8 @@ static int mw_compare(const struct canary_mwc_params *p, const char *name,
 	if (constant) {
 		mw.estimate = experiment[0] - control[0];
 		mw.ci_lower = mw.ci_upper = mw.estimate;
+		if (!isfinite(mw.estimate))
+			return -ERANGE;	/* as canary_mw_test() refuses an overflowing range */
 	} else if ((r = canary_mw_test(experiment, ne, control, nc, p->confidence, &mw)) < 0) {
 		return r;
 	}
