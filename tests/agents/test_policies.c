@@ -198,12 +198,14 @@ Test(policies, pipeline_doctor)
 Test(policies, drift_detector)
 {
 	static const struct dcase c[] = {
-		{ "argocd", "sync_application", "{\"app_name\":\"staging-web\",\"prune\":false}",
-		  false, POL_ALLOW, "drift-sync-nonprod" },
-		{ "argocd", "sync_application", "{\"app_name\":\"prod-web\",\"prune\":false}",
-		  false, POL_PENDING, "drift-sync-prod-approved" },
-		{ "argocd", "sync_application", "{\"app_name\":\"staging-web\",\"prune\":true}",
-		  false, POL_DENY, NULL },
+		{ "argocd", "sync_application", "{\"app_name\":\"staging-web\",\"prune\":false,"
+		  "\"force\":false}", false, POL_ALLOW, "drift-sync-nonprod" },
+		{ "argocd", "sync_application", "{\"app_name\":\"prod-web\",\"prune\":false,"
+		  "\"force\":false}", false, POL_PENDING, "drift-sync-prod-approved" },
+		{ "argocd", "sync_application", "{\"app_name\":\"staging-web\",\"prune\":true,"
+		  "\"force\":false}", false, POL_DENY, NULL },
+		{ "argocd", "sync_application", "{\"app_name\":\"staging-web\",\"prune\":false,"
+		  "\"force\":true}", false, POL_DENY, NULL },
 		{ "flux", "reconcile_kustomization", "{\"name\":\"apps\",\"namespace\":"
 		  "\"apps-staging\"}", false, POL_ALLOW, "drift-flux-reconcile" },
 		{ "argocd", "rollback_application", "{\"app_name\":\"staging-web\",\"id\":1}",
