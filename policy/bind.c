@@ -182,6 +182,20 @@ pair_names(const struct pol_set *ps, const struct pol_rule *r, char *buf, size_t
 		snprintf(buf + strlen(buf), len - strlen(buf), ", ...");
 }
 
+/* An operation named literally that lacks a where-argument is probably a mistake (a glob
+ * such as get_* legitimately spans ops with and without it, so those stay quiet). */
+static void
+warn_named_op(const struct pol_rule *r, const struct pol_pair *p, const char *arg,
+    struct ydoc_errs *e)
+{
+	for (size_t k = 0; k < r->nops; k++)
+		if (r->ops[k].cls == POC_NONE && r->ops[k].g.kind == PG_EXACT &&
+		    strcmp(r->ops[k].g.src, p->op->name) == 0)
+			pol_pos_warnf(e, &r->ops[k].pos, "rule '%s' never matches %s.%s: it has no "
+			    "argument '%s' for the where-condition", r->id, p->fam->name,
+			    p->op->name, arg);
+}
+
 static int
 bind_where(const struct pol_set *ps, struct pol_rule *r, struct ydoc_errs *e)
 {
@@ -217,8 +231,11 @@ bind_where(const struct pol_set *ps, struct pol_rule *r, struct ydoc_errs *e)
 	/* A condition on an argument an op does not take never holds: drop those pairs. */
 	for (size_t i = 0; i < ps->npairs; i++)
 		for (size_t k = 0; k < r->nwhere && pol_rule_has_pair(r, i); k++)
-			if (tool_param_find(ps->pairs[i].op, r->where[k].arg) == NULL)
+			if (tool_param_find(ps->pairs[i].op, r->where[k].arg) == NULL) {
 				bit_set(r->pairs, i, false);
+				if (rc == 0)
+					warn_named_op(r, &ps->pairs[i], r->where[k].arg, e);
+			}
 	return rc;
 }
 

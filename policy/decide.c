@@ -169,7 +169,8 @@ allow_check(struct dctx *dc, const struct pol_rule *r, char *why, size_t whylen,
 			    r->rate_text, rq->principal);
 		return V_DENY;
 	}
-	if (r->dry_run_only && !rq->dry_run && !(dc->op->flags & TOOL_F_DRY_RUN)) {
+	/* An op without dry-run support would run for real whatever the request says. */
+	if (r->dry_run_only && !(dc->op->flags & TOOL_F_DRY_RUN)) {
 		if (why)
 			snprintf(why, whylen, "rule '%s': allows dry runs only and %s.%s has none",
 			    r->id, rq->tool, rq->op);
@@ -215,11 +216,28 @@ set_obligations(struct pol_decision *out, const struct pol_set *ps, uint32_t k, 
 }
 
 static void
+decide_allow(struct pol_decision *out, const struct pol_set *ps, uint32_t k, int64_t ev_at,
+    const struct pol_request *rq)
+{
+	const struct pol_rule *r = &ps->rules[k];
+
+	out->effect = POL_ALLOW;
+	out->nrules = 0;
+	decision_rule(out, r);
+	set_obligations(out, ps, k, ev_at, rq);
+	snprintf(out->reason, sizeof(out->reason), "allowed by rule '%s'%s", r->id,
+	    out->dry_run_only ? " as a dry run only" : "");
+}
+
+/* Preference among matching allows: one that allows the call as it is, then one waiting for an
+ * approval of the call as it is, then one that allows it only as a dry run; each the first in
+ * file order. Otherwise the failed allows decide the deny, the first giving the reason. */
+static void
 decide_allows(struct dctx *dc, const struct pol_pair *pair, struct pol_decision *out)
 {
 	const struct pol_set *ps = dc->ps;
-	int64_t ev_at = 0, pending_at = 0;
-	int64_t pending = -1;
+	int64_t ev_at = 0, pending_at = 0, dry_at = 0;
+	int64_t pending = -1, dry = -1;
 	char aps[256];
 
 	for (size_t i = 0; i < pair->nallow; i++) {
@@ -230,20 +248,21 @@ decide_allows(struct dctx *dc, const struct pol_pair *pair, struct pol_decision 
 			continue;
 		v = allow_check(dc, r, out->nrules == 0 ? out->reason : NULL, sizeof(out->reason),
 		    &ev_at);
-		if (v == V_ALLOW) {
-			out->effect = POL_ALLOW;
-			out->nrules = 0;
-			decision_rule(out, r);
-			set_obligations(out, ps, pair->allow[i], ev_at, dc->rq);
-			snprintf(out->reason, sizeof(out->reason), "allowed by rule '%s'", r->id);
+		if (v == V_ALLOW && r->dry_run_only && !dc->rq->dry_run) {
+			if (dry < 0)
+				dry = pair->allow[i], dry_at = ev_at;
+		} else if (v == V_ALLOW) {
+			decide_allow(out, ps, pair->allow[i], ev_at, dc->rq);
 			return;
-		}
-		if (v == V_PENDING && pending < 0)
+		} else if (v == V_PENDING && pending < 0) {
 			pending = pair->allow[i], pending_at = ev_at;
-		if (v == V_DENY)
+		} else if (v == V_DENY) {
 			decision_rule(out, r);
+		}
 	}
-	if (pending >= 0) {
+	if (pending < 0 && dry >= 0) {
+		decide_allow(out, ps, (uint32_t)dry, dry_at, dc->rq);
+	} else if (pending >= 0) {
 		const struct pol_rule *r = &ps->rules[pending];
 
 		out->effect = POL_PENDING;

@@ -7,7 +7,6 @@
 
 #include <openssl/evp.h>
 
-#include "ipc/err.h"
 #include "policy/pol_int.h"
 
 static uint64_t

@@ -6,7 +6,6 @@
 
 #include <openssl/evp.h>
 
-#include "ipc/err.h"
 #include "policy/pol_int.h"
 
 /* ---------------------------------------------------------------- evidence */
