@@ -84,6 +84,15 @@
 /* The high fd numbers our exec paths use: above LIM_RL_NOFILE so that a confined program can
  * never dup2() anything onto them (see docs/SANDBOX.md, "the sanctioned exec"). */
 #define FD_EXEC_SLOT		1000
+#define FD_EXEC_SLOTS		4		/* slots FD_EXEC_SLOT .. +3 (corral-jail --exec-slot) */
+
+/* --- confinement (workers/sandbox, supervisor/jail) --- */
+#define LIM_JAIL_TMP_SIZE	(64u << 20)	/* the jail's /tmp tmpfs */
+#define LIM_JAIL_ROOT_SIZE	(1u << 20)	/* the jail's root tmpfs (mount points, /etc files) */
+#define LIM_JAIL_BINDS_MAX	16		/* --bind-ro/--bind-rw per jail */
+#define LIM_JAIL_KEEP_FDS_MAX	16		/* --keep-fd per jail (mapped to 3, 4, ...) */
+#define LIM_JAIL_ENV_MAX	64		/* --env entries */
+#define LIM_JAIL_ARGS_MAX	256		/* argv entries of the jailed program */
 
 /* --- audit (supervisor/audit) --- */
 #define LIM_AUDIT_RECORD_MAX	(64u << 10)
