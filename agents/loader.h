@@ -105,7 +105,8 @@ void agent_def_free(struct agent_def *def);
  * and what `validate -o json` prints:
  * {"name","description","api_version","labels":{},"model":{"provider","name","temperature"?,
  *  "max_tokens"?},"system_prompt","max_iterations","memory":{"provider","path"?},"config":{},
- *  "tools":[{"family","ops":[...]}],"missing_tools":[{"name","line","col"}]} */
+ *  "tools":[{"family","ops":[...],"from":[names in the file]}],
+ *  "missing_tools":[{"name","line","col"}]}; "description" is null when the file has none. */
 json_t *agent_def_to_json(const struct agent_def *def);
 
 /* The ops granted for family, or NULL when the agent has none of it. */
