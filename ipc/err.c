@@ -36,7 +36,7 @@ static const struct {
 	[ERR_CLOSED - ERR_BASE] = { "ERR_CLOSED", "connection closed" },
 	[ERR_NOTFOUND - ERR_BASE] = { "ERR_NOTFOUND", "not found" },
 	[ERR_EGRESS - ERR_BASE] = { "ERR_EGRESS", "destination not allowed" },
-	[ERR_STATE - ERR_BASE] = { "ERR_STATE", "remote state does not allow the operation" },
+	[ERR_REMOTE_STATE - ERR_BASE] = { "ERR_REMOTE_STATE", "remote state does not allow the operation" },
 };
 
 const char *

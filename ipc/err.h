@@ -37,7 +37,7 @@ enum {
 	ERR_CLOSED,		/* connection closed */
 	ERR_NOTFOUND,		/* named object does not exist */
 	ERR_EGRESS,		/* destination not allowed */
-	ERR_STATE,		/* the remote object's state does not allow the operation */
+	ERR_REMOTE_STATE,		/* the remote object's state does not allow the operation */
 	ERR_LAST
 };
 
