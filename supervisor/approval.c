@@ -13,7 +13,11 @@
 #include <bsd/string.h>
 #include <openssl/evp.h>
 
+/* OpenSSL's types.h typedefs ERR_STATE, which ipc/err.h also names (an error code): rename
+ * ours for this file. */
+#define ERR_STATE CORRAL_ERR_STATE
 #include "ipc/err.h"
+#undef ERR_STATE
 #include "ipc/limits.h"
 #include "supervisor/approval.h"
 

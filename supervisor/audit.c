@@ -50,8 +50,8 @@ audit_zero_hash(char h[AUDIT_HEX_LEN + 1])
 
 /* --- low-level file I/O --- */
 
-/* Write the whole line at the known end; a partial write is cut off again so that the file
- * only ever holds complete lines (the next attempt writes at the same offset anyway). */
+/* Write whole lines at the known end; a partial write is cut off again so that the file only
+ * ever holds complete lines (the next attempt writes at the same offset anyway). */
 static int
 audit_write(struct audit *a, const char *buf, size_t len)
 {
@@ -120,14 +120,14 @@ audit_shrink_field(json_t *rec, const char *key)
 }
 
 static int
-audit_serialise(struct audit *a, json_t *rec, size_t *len)
+audit_serialise(json_t *rec, char *out, size_t *len)
 {
 	static const char *const big[] = { "args", "result", "detail", "error", NULL };
 	size_t n;
 	int r;
 
 	for (size_t i = 0;; i++) {
-		n = json_dumpb(rec, a->buf, BODY_MAX, DUMP_FLAGS);
+		n = json_dumpb(rec, out, BODY_MAX, DUMP_FLAGS);
 		if (n == 0)
 			return -ENOMEM;
 		if (n <= BODY_MAX)
@@ -141,9 +141,11 @@ audit_serialise(struct audit *a, json_t *rec, size_t *len)
 	return 0;
 }
 
-/* The copy that goes to disk: caller's members, redacted, plus seq, time and prev. */
+/* One line into out (LIM_AUDIT_RECORD_MAX + 2 bytes): the caller's members, redacted, plus
+ * seq, time and prev; sealed; newline. hash gets the line's SHA-256 (the next prev). */
 static int
-audit_build(struct audit *a, const json_t *rec, size_t *len)
+audit_build(struct audit *a, const json_t *rec, uint64_t seq, const char *prev, char *out,
+    size_t *len, char hash[AUDIT_HEX_LEN + 1])
 {
 	char ts[32];
 	json_t *c;
@@ -158,50 +160,56 @@ audit_build(struct audit *a, const json_t *rec, size_t *len)
 		return -ENOMEM;
 	audit_time_format(audit_wall_ms(), ts);
 	json_object_del(c, "mac");
-	if (json_object_set_new(c, "seq", json_integer((json_int_t)(a->seq + 1))) < 0 ||
+	if (json_object_set_new(c, "seq", json_integer((json_int_t)seq)) < 0 ||
 	    json_object_set_new(c, "time", json_string(ts)) < 0 ||
-	    json_object_set_new(c, "prev", json_string(a->prev)) < 0) {
+	    json_object_set_new(c, "prev", json_string(prev)) < 0) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if ((r = audit_serialise(a, c, len)) < 0)
+	if ((r = audit_serialise(c, out, len)) < 0)
 		goto out;
-	*len = audit_line_seal(a->mac, a->buf, *len);
-	a->buf[(*len)++] = '\n';
-	r = 0;
+	*len = audit_line_seal(a->mac, out, *len);
+	r = audit_sha256_hex(out, *len, hash);
+	out[(*len)++] = '\n';
 out:
 	json_decref(c);
 	return r;
 }
 
-/* Build, write, advance the chain, apply the fsync mode. */
+/* Build, write (first and rec in one write: both or neither), advance the chain, apply the
+ * fsync mode. first may be NULL. */
 static int
-audit_emit(struct audit *a, const json_t *rec, uint64_t *seq_out)
+audit_emit(struct audit *a, const json_t *first, const json_t *rec, uint64_t *seq_out)
 {
-	size_t len;
+	char h1[AUDIT_HEX_LEN + 1], h2[AUDIT_HEX_LEN + 1];
+	const char *prev = a->prev;
+	size_t l1 = 0, l2;
+	uint64_t seq = a->seq;
 	int r;
 
-	if ((r = audit_build(a, rec, &len)) < 0)
+	if (first != NULL) {
+		if ((r = audit_build(a, first, ++seq, prev, a->buf, &l1, h1)) < 0)
+			return r;
+		prev = h1;
+	}
+	if ((r = audit_build(a, rec, ++seq, prev, a->buf + l1, &l2, h2)) < 0)
 		return r;
-	if ((r = audit_write(a, a->buf, len)) < 0) {
+	if ((r = audit_write(a, a->buf, l1 + l2)) < 0) {
 		a->st.last_error = r;
 		return r;
 	}
-	a->off += len;
-	a->seq++;
-	a->st.records++;
-	(void)audit_sha256_hex(a->buf, len - 1, a->prev);
+	if (a->pending == 0)
+		a->batch_deadline = audit_now_ms() + a->batch_ms;
+	a->off += l1 + l2;
+	a->st.records += seq - a->seq;
+	a->pending += (unsigned)(seq - a->seq);
+	a->seq = seq;
+	memcpy(a->prev, h2, sizeof(h2));
 	if (seq_out)
 		*seq_out = a->seq;
-	a->pending++;
-	if (a->mode == AUDIT_FSYNC_EVERY)
+	if (a->mode == AUDIT_FSYNC_EVERY ||
+	    (a->mode == AUDIT_FSYNC_BATCH && a->pending >= a->batch_max))
 		return audit_sync(a);
-	if (a->mode == AUDIT_FSYNC_BATCH) {
-		if (a->pending == 1)
-			a->batch_deadline = audit_now_ms() + a->batch_ms;
-		if (a->pending >= a->batch_max)
-			return audit_sync(a);
-	}
 	return 0;
 }
 
@@ -279,7 +287,7 @@ audit_ckpt_write(struct audit *a)
 
 	if (rec == NULL)
 		return -ENOMEM;
-	r = audit_emit(a, rec, NULL);
+	r = audit_emit(a, NULL, rec, NULL);
 	json_decref(rec);
 	if (r < 0 || (r = audit_sync(a)) < 0 || (r = audit_ckpt_file(a)) < 0) {
 		a->healthy = false;
@@ -362,28 +370,21 @@ audit_type_ok(const json_t *rec)
 	return false;
 }
 
-/* After an outage, the first record says how many were refused and since when. */
-static int
-audit_resume(struct audit *a)
+/* After an outage, the first record says how many were refused and since when. It is written
+ * in the same write as the record that follows it. */
+static json_t *
+audit_resume_rec(struct audit *a)
 {
 	char ts[32];
-	json_t *rec;
-	int r;
 
+	if (a->first_err == 0)
+		a->first_err = a->st.last_error;
+	if (a->lost_since_ms == 0)
+		a->lost_since_ms = audit_wall_ms();
 	audit_time_format(a->lost_since_ms, ts);
-	rec = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "type", "recovery", "event",
+	return json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "type", "recovery", "event",
 	    "write_resumed", "lost", (json_int_t)a->lost, "sync_errors",
 	    (json_int_t)a->sync_errors, "since", ts, "error", err_name(a->first_err));
-	if (rec == NULL)
-		return -ENOMEM;
-	r = audit_emit(a, rec, NULL);
-	json_decref(rec);
-	if (r < 0)
-		return r;
-	a->since_ckpt++;
-	a->lost = a->sync_errors = 0;
-	a->first_err = 0;
-	return 0;
 }
 
 static void
@@ -403,6 +404,7 @@ audit_fail(struct audit *a, int r)
 int
 audit_append(struct audit *a, const json_t *rec, uint64_t *seq_out)
 {
+	json_t *first = NULL;
 	int r;
 
 	if (a == NULL || !json_is_object(rec) || !audit_type_ok(rec))
@@ -411,18 +413,21 @@ audit_append(struct audit *a, const json_t *rec, uint64_t *seq_out)
 		(void)audit_switch(a);
 	if (a->off >= a->rotate_at && !a->need_newfile && (r = audit_rotate(a)) < 0)
 		goto fail;
-	if (a->lost > 0 || a->sync_errors > 0) {
-		if (a->first_err == 0)
-			a->first_err = a->st.last_error;
-		if (a->lost_since_ms == 0)
-			a->lost_since_ms = audit_wall_ms();
-		if ((r = audit_resume(a)) < 0)
-			goto fail;
-	}
-	if ((r = audit_emit(a, rec, seq_out)) < 0) {
-		if (r == ERR_TOOBIG)
-			return r;
+	if ((a->lost > 0 || a->sync_errors > 0) && (first = audit_resume_rec(a)) == NULL) {
+		r = -ENOMEM;
 		goto fail;
+	}
+	r = audit_emit(a, first, rec, seq_out);
+	json_decref(first);
+	if (r == ERR_TOOBIG)
+		return r;
+	if (r < 0)
+		goto fail;
+	if (first != NULL) {
+		a->since_ckpt++;
+		a->lost = a->sync_errors = 0;
+		a->first_err = 0;
+		a->lost_since_ms = 0;
 	}
 	a->healthy = true;
 	if (++a->since_ckpt >= a->ckpt_records)
@@ -511,7 +516,7 @@ audit_report_torn(struct audit *a)
 
 	if (rec == NULL)
 		return -ENOMEM;
-	r = audit_emit(a, rec, NULL);
+	r = audit_emit(a, NULL, rec, NULL);
 	json_decref(rec);
 	if (r == 0) {
 		a->since_ckpt++;
@@ -643,7 +648,7 @@ audit_open(const struct audit_opts *o, struct audit **out, char *err, size_t err
 		return -ENOMEM;
 	audit_defaults(a, o);
 	r = -ENOMEM;
-	if ((a->buf = malloc(LIM_AUDIT_RECORD_MAX + 2)) == NULL)
+	if ((a->buf = malloc(2 * (LIM_AUDIT_RECORD_MAX + 2))) == NULL)
 		goto out;
 	if (o->syslog_path == NULL || o->syslog_path[0] != '\0')
 		if ((a->syslog_path = strdup(o->syslog_path ? o->syslog_path : "/dev/log")) == NULL)

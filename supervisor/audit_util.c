@@ -15,7 +15,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+/* OpenSSL's types.h typedefs ERR_STATE, which ipc/err.h also names (an error code): rename
+ * ours for this file. */
+#define ERR_STATE CORRAL_ERR_STATE
 #include "ipc/err.h"
+#undef ERR_STATE
 #include "ipc/limits.h"
 #include "supervisor/audit.h"
 #include "supervisor/audit_int.h"

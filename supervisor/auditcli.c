@@ -244,6 +244,7 @@ struct vstate {
 	const char *last_file;
 	struct anchor anchors[2];
 	size_t nanchors;
+	bool partial;			/* the chain may start after seq 1 */
 };
 
 static int __attribute__((format(printf, 6, 7)))
@@ -289,6 +290,10 @@ verify_chain(struct vstate *v, const char *file, size_t lineno, uint64_t seq, co
 	    "0000000000000000000000000000000000000000000000000000000000000000";
 
 	if (v->n == 0) {
+		if (seq > 1 && !v->partial)
+			return vfail(v, file, lineno, true, seq, "chain does not start at seq 1 "
+			    "(records 1..%" PRIu64 " missing; --partial accepts a log whose older "
+			    "files were removed)", seq - 1);
 		if (seq == 1 && strcmp(prev, zero) != 0)
 			return vfail(v, file, lineno, true, seq, "chain break: first record's prev "
 			    "is not zero");
@@ -396,7 +401,7 @@ parse_anchor(const char *s, struct anchor *a)
 
 struct vopts {
 	const char *key, *ckpt;
-	bool no_ckpt, quiet;
+	bool no_ckpt, quiet, partial;
 	struct anchor anchor;
 	bool have_anchor;
 };
@@ -410,6 +415,7 @@ verify_opts(int argc, char **argv, struct vopts *o, FILE *err)
 		{ "no-checkpoint", no_argument, NULL, 'N' },
 		{ "anchor", required_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "partial", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -422,6 +428,7 @@ verify_opts(int argc, char **argv, struct vopts *o, FILE *err)
 		case 'c': o->ckpt = optarg; break;
 		case 'N': o->no_ckpt = true; break;
 		case 'q': o->quiet = true; break;
+		case 'p': o->partial = true; break;
 		case 'a':
 			if (parse_anchor(optarg, &o->anchor) < 0) {
 				fprintf(err, "audit verify: --anchor wants SEQ:HASH (64 hex)\n");
@@ -431,7 +438,7 @@ verify_opts(int argc, char **argv, struct vopts *o, FILE *err)
 			break;
 		default:
 			fprintf(err, "usage: audit verify [--key FILE] [--checkpoint FILE | "
-			    "--no-checkpoint] [--anchor SEQ:HASH] [-q] FILE|DIR...\n");
+			    "--no-checkpoint] [--anchor SEQ:HASH] [--partial] [-q] FILE|DIR...\n");
 			return EXIT_USAGE;
 		}
 	}
@@ -458,6 +465,7 @@ verify_setup(struct vstate *v, const struct vopts *o, const struct fileset *fs, 
 		if (r < 0)
 			return EXIT_USAGE;
 	}
+	v->partial = o->partial;
 	if (o->have_anchor)
 		v->anchors[v->nanchors++] = o->anchor;
 	if (o->no_ckpt || fs->n == 0)

@@ -4,11 +4,13 @@
  * its normal output to out and problems to err, and returns the process exit status:
  * 0 ok, 1 verification failed (verify only), 2 usage or I/O error.
  *
- *   verify [--key FILE] [--checkpoint FILE | --no-checkpoint] [--anchor SEQ:HASH] [-q] PATH...
+ *   verify [--key FILE] [--checkpoint FILE | --no-checkpoint] [--anchor SEQ:HASH] [--partial]
+ *          [-q] PATH...
  *       PATH: log files or directories (every *.jsonl in them). Files are put in chain order by
  *       their first record. Checks each line's MAC (with --key), seq continuity, the hash chain
  *       and, against the checkpoint file (default: <dir>/<stem>.checkpoint next to the files)
- *       and any --anchor taken from syslog, that the log was not cut short. On failure prints
+ *       and any --anchor taken from syslog, that the log was not cut short. The chain must
+ *       start at seq 1 unless --partial (older rotated files removed). On failure prints
  *       "FILE:LINE: seq N: <problem>" for the first bad record and exits 1.
  *   tail [-n N] [-f] [-o table|json] PATH...
  *   query [--tenant T] [--principal P] [--tool X] [--op O] [--type T] [--since TIME]
