@@ -8,7 +8,12 @@
  *
  * Ownership: ipc_send() encodes and sends; the message struct stays the caller's. Receiving
  * fills a struct msg the caller must msg_clear(). All calls return 0 or a negative error
- * (nng errors converted to -errno / ERR_* by ipc_err_nng).
+ * (nng errors converted to -errno / ERR_* by ipc_err_nng). Copies of frames made here are
+ * wiped before they are freed (WORK carries a credential).
+ *
+ * A frame over LIM_MSG_MAX is never delivered: nng reads its length header, drops the pipe
+ * (the dialer redials) and the frame is lost. Calls are thread-safe (nng sockets are).
+ * nng 1.5.2 is not fork-safe: after any call here a forked child may only exec.
  */
 #ifndef CORRAL_IPC_CONN_H
 #define CORRAL_IPC_CONN_H
@@ -34,15 +39,22 @@ int ipc_conn_peer(struct ipc_conn *c, pid_t *pid, uid_t *uid);
 /* Number of pipes refused by the peer check so far (for tests and status). */
 uint64_t ipc_conn_refused(const struct ipc_conn *c);
 
-/* Worker side. Retries for up to timeout_ms while the listener is not there yet. */
+/* Worker side. Retries for up to timeout_ms while the listener is not there yet (then
+ * -ECONNREFUSED: nng reports a missing socket file that way too). A listener that refuses us
+ * still lets the dial succeed: the pipe is closed right after, and nng redials by itself. */
 int ipc_dial(const char *path, int timeout_ms, struct ipc_conn **out);
 
+/* flags: 0 or IPC_NONBLOCK (-EAGAIN when the send queue of LIM_SENDBUF messages is full).
+ * msg_encode's errors come back as they are. */
 int ipc_send(struct ipc_conn *c, const struct msg *m, int flags);
-int ipc_recv(struct ipc_conn *c, struct msg *m, int flags);	/* -EAGAIN when NONBLOCK */
-/* Timed receive: -ETIMEDOUT (ERR_TIMEOUT) after timeout_ms. */
+/* -EAGAIN when NONBLOCK and nothing is there. A frame that does not decode is consumed and
+ * its msg_decode error (ERR_TRUNC, ERR_UNKNOWN, ...) returned: a protocol violation. */
+int ipc_recv(struct ipc_conn *c, struct msg *m, int flags);
+/* Timed receive: -ETIMEDOUT after timeout_ms (< 0: wait forever). */
 int ipc_recv_timed(struct ipc_conn *c, struct msg *m, int timeout_ms);
 
-/* Raw frames, for relays and benchmarks (bytes are not decoded). */
+/* Raw frames, for relays and benchmarks (bytes are not decoded; len > LIM_MSG_MAX is
+ * ERR_TOOBIG). */
 int ipc_send_raw(struct ipc_conn *c, const void *buf, size_t len, int flags);
 int ipc_recv_raw(struct ipc_conn *c, uint8_t **buf, size_t *len, int flags); /* free(*buf) */
 
