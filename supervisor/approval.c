@@ -735,20 +735,30 @@ approval_lookup(const struct approval_store *s, const char *id, const struct app
 	return 0;
 }
 
+/* The NAME of "kind:NAME", or NULL when p is another kind. */
+static const char *
+pattern_arg(const char *p, const char *kind)
+{
+	size_t n = strlen(kind);
+
+	return strncmp(p, kind, n) == 0 && p[n] == ':' ? p + n + 1 : NULL;
+}
+
 static bool
 approval_matches(const struct approval *ap, const struct approval_identity *who)
 {
 	for (size_t i = 0; i < ap->napprovers; i++) {
-		const char *p = ap->approvers[i];
+		const char *p = ap->approvers[i], *v;
 
-		if (strncmp(p, "user:", 5) == 0 && who->user != NULL && strcmp(p + 5, who->user) == 0)
+		if ((v = pattern_arg(p, "user")) != NULL && who->user != NULL &&
+		    strcmp(v, who->user) == 0)
 			return true;
-		if (strncmp(p, "uid:", 4) == 0 && strtoull(p + 4, NULL, 10) == (uint64_t)who->uid)
+		if ((v = pattern_arg(p, "uid")) != NULL && strtoull(v, NULL, 10) == (uint64_t)who->uid)
 			return true;
-		if (strncmp(p, "group:", 6) != 0)
+		if ((v = pattern_arg(p, "group")) == NULL)
 			continue;
 		for (size_t g = 0; g < who->ngroups; g++)
-			if (who->groups[g] != NULL && strcmp(p + 6, who->groups[g]) == 0)
+			if (who->groups[g] != NULL && strcmp(v, who->groups[g]) == 0)
 				return true;
 	}
 	return false;
