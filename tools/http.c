@@ -585,12 +585,13 @@ struct hop {
 	const struct target *t;
 	bool with_cred;
 	int64_t timeout_ms;
+	bool no_retry;		/* out: timed out after sending (a slow server, not a dead one) */
 };
 
 /* One attempt. 0 = an HTTP response arrived (any status) in resp; <0 = transfer error in err. */
 static int
 exchange(struct http_client *c, const struct http_endpoint *ep, const struct http_req *req,
-    const struct hop *hp, struct http_resp *resp, struct tool_err *err)
+    struct hop *hp, struct http_resp *resp, struct tool_err *err)
 {
 	struct xfer x = { .c = c, .resp = resp, .raw = (req->flags & HTTP_F_RAW) != 0,
 	    .port = hp->t->port };
@@ -628,6 +629,12 @@ exchange(struct http_client *c, const struct http_endpoint *ep, const struct htt
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+	if (cc == CURLE_OPERATION_TIMEDOUT) {
+		long sent = 0;	/* the request went out (on a new or a reused connection) */
+
+		curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+		hp->no_retry = sent > 0;
+	}
 	curl_slist_free_all(hdrs);
 	curl_slist_free_all(res);
 	pool_put(c, h);
@@ -704,8 +711,10 @@ scrub_resp(const struct http_req *req, struct http_resp *resp, struct tool_err *
 /* ---------------------------------------------------------------- retries and redirects */
 
 /* One hop with the retry rules: only HTTP_F_IDEMPOTENT requests are retried, at most
- * LIM_HTTP_RETRIES times, on connection errors, timeouts, 429, 502, 503 and 504, and never past
- * the deadline or after a server-announced wait over LIM_HTTP_RETRY_AFTER_MAX_MS. */
+ * LIM_HTTP_RETRIES times, on connection errors (connect timeouts included), 429, 502, 503 and
+ * 504, and never past the deadline or after a server-announced wait over
+ * LIM_HTTP_RETRY_AFTER_MAX_MS. A server that accepted the connection but was too slow is not
+ * asked again: that would multiply the wait. */
 static int
 hop_do(struct http_client *c, const struct http_endpoint *ep, const struct http_req *req,
     const struct target *t, bool with_cred, int64_t deadline, struct http_resp *resp,
@@ -731,7 +740,7 @@ hop_do(struct http_client *c, const struct http_endpoint *ep, const struct http_
 		r = exchange(c, ep, req, &hp, resp, err);
 		if (r == 0 && !status_retryable(resp->status))
 			return 0;
-		if (r < 0 && !err->retryable)
+		if (r < 0 && (!err->retryable || hp.no_retry))
 			return r;
 		if (!idem || attempt >= LIM_HTTP_RETRIES)
 			return r;

@@ -137,6 +137,11 @@ int http_page_next(struct http_pager *pg, const char *base_url, const struct htt
 /* "Link" header: copy the URL with rel="next" into out. 1 found, 0 none, ERR_TOOBIG. */
 int http_link_next(const char *link, char *out, size_t outlen);
 
+/* Result shaping: the value at a dotted path ("status.sync.status"), borrowed or NULL; and a
+ * string at a path cut to max bytes on a UTF-8 boundary, or JSON null (new reference). */
+json_t *http_json_get(const json_t *j, const char *path);
+json_t *http_json_str(const json_t *j, const char *path, size_t max);
+
 /* Percent-encode every byte outside RFC 3986 unreserved (A-Z a-z 0-9 - . _ ~). Returns the
  * length written (without NUL) or ERR_TOOBIG. */
 int http_pct_encode(const char *s, size_t len, char *out, size_t outlen);

@@ -691,3 +691,41 @@ http_page_next(struct http_pager *pg, const char *base_url, const struct http_re
 		}
 	return http_query_add(req, "page", pg->buf) < 0 ? ERR_TOOBIG : 1;
 }
+
+/* ---------------------------------------------------------------- shaping helpers */
+
+json_t *
+http_json_get(const json_t *j, const char *path)
+{
+	char key[128];
+
+	while (j && *path) {
+		size_t n = strcspn(path, ".");
+
+		if (n >= sizeof(key))
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		j = json_object_get(j, key);
+		path += n + (path[n] == '.');
+	}
+	return (json_t *)j;
+}
+
+json_t *
+http_json_str(const json_t *j, const char *path, size_t max)
+{
+	json_t *v = http_json_get(j, path);
+	const char *s = json_string_value(v);
+	size_t n;
+
+	if (s == NULL)
+		return json_null();
+	n = json_string_length(v);
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;	/* cut on a UTF-8 boundary */
+	}
+	return json_stringn(s, n);
+}
