@@ -43,6 +43,9 @@ errs_add(struct ydoc_errs *e, char *line, bool warning)
 		e->errors++;
 }
 
+static void vreport(struct ydoc_errs *e, const struct ydoc *d, const struct ydoc_node *n,
+    bool warning, const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
 static void
 vreport(struct ydoc_errs *e, const struct ydoc *d, const struct ydoc_node *n, bool warning,
     const char *fmt, va_list ap)
