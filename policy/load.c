@@ -14,6 +14,8 @@ static const char *const meta_keys[] = { "name", "description", "labels", NULL }
 static const char *const spec_keys[] = { "tenant", "description", "rules", NULL };
 static const char *const rule_keys[] = { "id", "description", "effect", "principals", "tool",
 	"operations", "where", "when", "rate", "obligations", NULL };
+static const char *const required_keys[] = { "id", "effect", "principals", "tool", "operations",
+	NULL };
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -261,28 +263,41 @@ decode_id(const struct pol_ld *ld, const struct ydoc_node *n, struct pol_rule *r
 
 /* Runs every part's decoder even after a failure so that all errors are reported. */
 static int
-decode_rule_parts(const struct pol_ld *ld, struct ydoc_node *n, struct pol_rule *r)
+decode_rule_parts(const struct pol_ld *ld, struct ydoc_node *n, struct pol_rule *r,
+    bool *bindable)
 {
 	struct ydoc_node *v;
 	int rc = 0, r2;
+	size_t e0;
 
+	for (const char *const *k = required_keys; *k; k++)
+		if (ydoc_get(n, *k) == NULL) {
+			ydoc_errf(ld->e, ld->d, n, "rule: '%s' is missing", *k);
+			rc = ERR_MISSING;
+		}
+	if (rc < 0)
+		return rc;
 #define PART(call) do { if ((r2 = (call)) == -ENOMEM) return r2; if (r2 < 0) rc = r2; } while (0)
 	PART(ydoc_check_keys(ld->e, ld->d, n, rule_keys));
 	PART(decode_id(ld, ydoc_get(n, "id"), r));
 	PART(decode_effect(ld, ydoc_get(n, "effect"), r));
 	PART(decode_principals(ld, ydoc_get(n, "principals"), r));
+	/* What binding reads (tool, operations, where, obligations) must have decoded cleanly
+	 * for its own errors to mean anything. */
+	e0 = ld->e->errors;
 	PART(decode_tool(ld, ydoc_get(n, "tool"), r));
 	PART(decode_ops(ld, ydoc_get(n, "operations"), r));
-	if ((v = ydoc_get(n, "description")) != NULL && v->type != YDOC_SCALAR)
-		PART(ydoc_want(ld->e, ld->d, v, YDOC_SCALAR));
 	if ((v = ydoc_get(n, "where")) != NULL)
 		PART(pol_decode_where(ld, v, r));
+	if ((v = ydoc_get(n, "obligations")) != NULL)
+		PART(pol_decode_obligations(ld, v, r));
+	*bindable = ld->e->errors == e0 && r->id != NULL;
+	if ((v = ydoc_get(n, "description")) != NULL && v->type != YDOC_SCALAR)
+		PART(ydoc_want(ld->e, ld->d, v, YDOC_SCALAR));
 	if ((v = ydoc_get(n, "when")) != NULL)
 		PART(pol_decode_when(ld, v, r));
 	if ((v = ydoc_get(n, "rate")) != NULL)
 		PART(pol_decode_rate(ld, v, r));
-	if ((v = ydoc_get(n, "obligations")) != NULL)
-		PART(pol_decode_obligations(ld, v, r));
 #undef PART
 	if (r->deny && (r->rate_n || r->has_approval || r->has_evidence || r->dry_run_only)) {
 		v = ydoc_get(n, r->rate_n ? "rate" : "obligations");
@@ -312,7 +327,8 @@ static int
 decode_rule(const struct pol_ld *ld, struct ydoc_node *n, int tenant)
 {
 	struct pol_rule r;
-	int rc;
+	bool bindable = false;
+	int rc, r2;
 
 	memset(&r, 0, sizeof(r));
 	r.tenant = tenant;
@@ -323,8 +339,10 @@ decode_rule(const struct pol_ld *ld, struct ydoc_node *n, int tenant)
 		ydoc_errf(ld->e, ld->d, n, "more than %u rules", LIM_POL_RULES_MAX);
 		return ERR_TOOBIG;
 	}
-	if ((rc = decode_rule_parts(ld, n, &r)) < 0 ||
-	    (rc = pol_rule_bind(ld->ps, &r, ld->e)) < 0 || (rc = rules_grow(ld->ps)) < 0) {
+	rc = decode_rule_parts(ld, n, &r, &bindable);
+	if (rc != -ENOMEM && bindable && (r2 = pol_rule_bind(ld->ps, &r, ld->e)) < 0)
+		rc = r2;
+	if (rc < 0 || (rc = rules_grow(ld->ps)) < 0) {
 		pol_rule_free(&r);
 		return rc;
 	}
@@ -392,7 +410,10 @@ decode_doc(const struct pol_ld *ld, struct ydoc_node *root)
 	if ((r2 = want_value(ld, root, "kind", "Policy")) < 0)
 		rc = r2;
 	meta = ydoc_get(root, "metadata");
-	if (ydoc_want(ld->e, ld->d, meta ? meta : root, YDOC_MAP) < 0)
+	if (meta == NULL) {
+		ydoc_errf(ld->e, ld->d, root, "metadata: missing (metadata: { name: ... })");
+		rc = ERR_MISSING;
+	} else if (ydoc_want(ld->e, ld->d, meta, YDOC_MAP) < 0)
 		rc = ERR_CONFIG;
 	else if ((r2 = ydoc_check_keys(ld->e, ld->d, meta, meta_keys)) < 0 ||
 	    (r2 = pol_ld_name(ld, ydoc_get(meta, "name"), "metadata.name", &name)) < 0)
