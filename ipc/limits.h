@@ -61,6 +61,14 @@
 /* --- exec (tools/exec) --- */
 #define LIM_EXEC_OUT_MAX	(8u << 20)
 #define LIM_EXEC_TIMEOUT_MS	60000
+#define LIM_EXEC_ARGS_MAX	64		/* argv elements a family passes to one run */
+#define LIM_EXEC_ERR_MAX	(256u << 10)	/* stderr kept from one run */
+#define LIM_EXEC_PROXY_CONNS	16		/* live connections through one exec thread's proxy */
+#define LIM_EXEC_PROXY_HEAD	8192u		/* request head a client sends the proxy */
+#define LIM_KUBECONFIG_MAX	(256u << 10)	/* kubeconfig text handed in the call context */
+#define LIM_FLUX_WAIT_MAX_S	600		/* reconcile/resume wait for Ready */
+#define LIM_FLUX_LOG_LINES_MAX	5000		/* get_logs entries returned */
+#define LIM_FLUX_ITEMS_MAX	2000		/* objects shaped from one list */
 
 /* --- supervision (supervisor/) --- */
 #define LIM_CALL_DEADLINE_MS	60000		/* default per-call deadline */
