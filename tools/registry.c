@@ -5,6 +5,7 @@
 
 extern const struct tool_family tool_fam_echo;
 extern const struct tool_family tool_fam_argocd;
+extern const struct tool_family tool_fam_prometheus;
 extern const struct tool_family tool_fam_github_actions;
 extern const struct tool_family tool_fam_gitlab_ci;
 extern const struct tool_family tool_fam_jenkins;
@@ -12,6 +13,7 @@ extern const struct tool_family tool_fam_jenkins;
 static const struct tool_family *const families[] = {
 	&tool_fam_echo,
 	&tool_fam_argocd,
+	&tool_fam_prometheus,
 	&tool_fam_github_actions,
 	&tool_fam_gitlab_ci,
 	&tool_fam_jenkins,
