@@ -104,11 +104,12 @@
 
 /* --- audit (supervisor/audit) --- */
 #define LIM_AUDIT_RECORD_MAX	(64u << 10)
-#define LIM_AUDIT_BATCH		64
-#define LIM_AUDIT_BATCH_MS	5
+#define LIM_AUDIT_BATCH		1024		/* BATCH: records per group commit at most... */
+#define LIM_AUDIT_BATCH_MS	5		/* ...and the longest a record waits for it */
 #define LIM_AUDIT_ROTATE_BYTES	(64ull << 20)	/* default rotation size of the live file */
 #define LIM_AUDIT_CKPT_RECORDS	1000u		/* default: a checkpoint every N records... */
 #define LIM_AUDIT_CKPT_MS	60000		/* ...and at least this often while records arrive */
+#define LIM_AUDIT_CKPT_MIN_MS	1000		/* ...but not more often than this */
 #define LIM_AUDIT_QUERY_FILES	4096u		/* files one verify/query/tail run reads */
 
 /* --- credentials and approvals (supervisor/cred, supervisor/approval) --- */

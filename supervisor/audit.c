@@ -207,8 +207,9 @@ audit_emit(struct audit *a, const json_t *first, const json_t *rec, uint64_t *se
 	memcpy(a->prev, h2, sizeof(h2));
 	if (seq_out)
 		*seq_out = a->seq;
-	if (a->mode == AUDIT_FSYNC_EVERY ||
-	    (a->mode == AUDIT_FSYNC_BATCH && a->pending >= a->batch_max))
+	/* BATCH: the deadline is checked here too, so a loop too busy to tick still syncs. */
+	if (a->mode == AUDIT_FSYNC_EVERY || (a->mode == AUDIT_FSYNC_BATCH &&
+	    (a->pending >= a->batch_max || audit_now_ms() >= a->batch_deadline)))
 		return audit_sync(a);
 	return 0;
 }
@@ -299,6 +300,18 @@ audit_ckpt_write(struct audit *a)
 	a->last_ckpt_mono = audit_now_ms();
 	a->st.checkpoints++;
 	return 0;
+}
+
+/* N records since the last one, but not more often than ckpt_min_ms (each costs three
+ * fsyncs); or any record and ckpt_ms gone by. */
+static bool
+audit_ckpt_due(const struct audit *a, uint64_t now_ms)
+{
+	if (a->since_ckpt == 0)
+		return false;
+	if (a->since_ckpt >= a->ckpt_records && now_ms >= a->last_ckpt_mono + a->ckpt_min_ms)
+		return true;
+	return now_ms >= a->last_ckpt_mono + a->ckpt_ms;
 }
 
 int
@@ -430,7 +443,7 @@ audit_append(struct audit *a, const json_t *rec, uint64_t *seq_out)
 		a->lost_since_ms = 0;
 	}
 	a->healthy = true;
-	if (++a->since_ckpt >= a->ckpt_records)
+	if (++a->since_ckpt >= a->ckpt_records && audit_ckpt_due(a, audit_now_ms()))
 		(void)audit_ckpt_write(a);	/* failure leaves the log unhealthy, the record stands */
 	return 0;
 fail:
@@ -451,8 +464,7 @@ audit_tick(struct audit *a, uint64_t now_ms)
 
 	if (a->pending > 0 && now_ms >= a->batch_deadline && audit_sync(a) < 0)
 		r = ERR_AUDIT;
-	if (a->since_ckpt > 0 && now_ms >= a->last_ckpt_mono + a->ckpt_ms &&
-	    audit_ckpt_write(a) < 0)
+	if (audit_ckpt_due(a, now_ms) && audit_ckpt_write(a) < 0)
 		r = ERR_AUDIT;
 	return r;
 }
@@ -465,7 +477,8 @@ audit_next_deadline(const struct audit *a)
 	if (a->pending > 0 && a->mode == AUDIT_FSYNC_BATCH)
 		d = (int64_t)a->batch_deadline;
 	if (a->since_ckpt > 0) {
-		int64_t c = (int64_t)(a->last_ckpt_mono + a->ckpt_ms);
+		int64_t c = (int64_t)(a->last_ckpt_mono + (a->since_ckpt >= a->ckpt_records ?
+		    a->ckpt_min_ms : a->ckpt_ms));
 
 		if (d < 0 || c < d)
 			d = c;
@@ -572,6 +585,8 @@ audit_defaults(struct audit *a, const struct audit_opts *o)
 	a->rotate_at = a->rotate_bytes;
 	a->ckpt_records = o->ckpt_records ? o->ckpt_records : LIM_AUDIT_CKPT_RECORDS;
 	a->ckpt_ms = o->ckpt_ms ? o->ckpt_ms : LIM_AUDIT_CKPT_MS;
+	a->ckpt_min_ms = o->ckpt_min_ms < 0 ? 0 : o->ckpt_min_ms ? (unsigned)o->ckpt_min_ms :
+	    LIM_AUDIT_CKPT_MIN_MS;
 	a->fd = a->dirfd = a->lockfd = a->syslog_fd = -1;
 	a->healthy = true;
 	audit_zero_hash(a->prev);

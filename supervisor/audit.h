@@ -47,6 +47,8 @@ struct audit_opts {
 	uint64_t rotate_bytes;		/* rotate once the live file reaches this (0: LIM_AUDIT_ROTATE_BYTES) */
 	unsigned ckpt_records;		/* checkpoint every N records (0: LIM_AUDIT_CKPT_RECORDS) */
 	unsigned ckpt_ms;		/* ... and this often while records come (0: LIM_AUDIT_CKPT_MS) */
+	int ckpt_min_ms;		/* ... but not more often than this (0: LIM_AUDIT_CKPT_MIN_MS;
+					 * < 0: no minimum) */
 	const char *syslog_path;	/* datagram socket for anchors: NULL "/dev/log", "" none */
 };
 

@@ -19,7 +19,7 @@ struct audit {
 	struct audit_mac *mac;
 
 	enum audit_fsync mode;
-	unsigned batch_max, batch_ms, ckpt_records, ckpt_ms;
+	unsigned batch_max, batch_ms, ckpt_records, ckpt_ms, ckpt_min_ms;
 	uint64_t rotate_bytes, rotate_at;
 	unsigned pending;		/* BATCH: records written since the last fdatasync */
 	uint64_t batch_deadline;

@@ -102,7 +102,7 @@ struct audit *
 fx_open(const char *dir, enum audit_fsync mode, unsigned ckpt, uint64_t rotate)
 {
 	struct audit_opts o = { .key = fx_key, .fsync = mode, .ckpt_records = ckpt,
-		.rotate_bytes = rotate, .syslog_path = "" };
+		.ckpt_min_ms = -1, .rotate_bytes = rotate, .syslog_path = "" };
 	struct audit *a = NULL;
 	char err[512] = "";
 	char *path = fx_path(dir, "audit.jsonl");

@@ -643,7 +643,8 @@ Test(audit, every_and_none_modes)
 
 Test(audit, checkpoints_go_to_file_and_syslog)
 {
-	struct audit_opts o = { .key = fx_key, .fsync = AUDIT_FSYNC_NONE, .ckpt_records = 3 };
+	struct audit_opts o = { .key = fx_key, .fsync = AUDIT_FSYNC_NONE, .ckpt_records = 3,
+		.ckpt_min_ms = -1 };
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char *sock = fx_path(dir, "log.sock"), *kf = fx_keyfile(dir), msg[1024], hash[65];
 	char *out, *err, *buf, anchor[100], want[120];
