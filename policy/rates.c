@@ -147,12 +147,11 @@ pol_rates_prune(struct pol_rates *r, int64_t now_ms)
 static int
 room(struct pol_rates *r, int64_t now_ms)
 {
+	if (r->count >= LIM_POL_RATE_KEYS_MAX && (pol_rates_prune(r, now_ms),
+	    r->count >= LIM_POL_RATE_KEYS_MAX))
+		return ERR_TOOBIG;
 	if (r->size != 0 && (r->count + 1) * 2 <= r->size)
 		return 0;
-	if (r->count >= LIM_POL_RATE_KEYS_MAX) {
-		pol_rates_prune(r, now_ms);
-		return r->count >= LIM_POL_RATE_KEYS_MAX ? ERR_TOOBIG : 0;
-	}
 	return rehash(r, r->size ? r->size * 2 : 64, now_ms, false);
 }
 
