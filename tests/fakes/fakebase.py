@@ -4,7 +4,7 @@ A fake is a subclass of Fake with routes taken from the official contract files 
 tests/tools/contracts/ (Swagger 2.0 or OpenAPI 3.x: path templates, methods, path/query
 parameters, request body schemas) plus handlers that answer with spec-shaped bodies.
 
-Run:   python3 fake_x.py LOGFILE [--token T] [--mode JSON]...
+Run:   python3 fake_x.py LOGFILE [--token T] [--mode JSON]... [--tls CERT KEY]
 Start: prints "PORT <n>" on stdout once listening on 127.0.0.1 (ephemeral port).
 Log:   one JSON object per request, written and flushed BEFORE the response is sent:
        {"n", "method", "raw_path", "path", "route", "params", "query", "headers", "body",
@@ -568,7 +568,7 @@ def main(make_fake):
     if not args:
         sys.stderr.write('usage: %s LOGFILE [--token T] [--mode JSON]...\n' % sys.argv[0])
         sys.exit(2)
-    logpath, token, modes = args[0], None, []
+    logpath, token, modes, tls = args[0], None, [], None
     i = 1
     while i < len(args):
         if args[i] == '--token' and i + 1 < len(args):
@@ -577,6 +577,9 @@ def main(make_fake):
         elif args[i] == '--mode' and i + 1 < len(args):
             modes.append(json.loads(args[i + 1]))
             i += 2
+        elif args[i] == '--tls' and i + 2 < len(args):
+            tls = (args[i + 1], args[i + 2])
+            i += 3
         else:
             sys.stderr.write('unknown argument %s\n' % args[i])
             sys.exit(2)
@@ -589,6 +592,12 @@ def main(make_fake):
     ThreadingHTTPServer.handle_error = lambda self, request, addr: None
     ThreadingHTTPServer.allow_reuse_address = True
     srv = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    if tls:
+        import ssl
+        here = os.path.dirname(os.path.abspath(__file__))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(here, tls[0]), os.path.join(here, tls[1]))
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     sys.stdout.write('PORT %d\n' % srv.server_address[1])
     sys.stdout.flush()

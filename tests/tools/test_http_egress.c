@@ -1,0 +1,225 @@
+/* The client's egress hook and TLS verification.
+ *
+ * Egress: in a confined HTTP worker the supervisor hands over an already connected socket per
+ * connection; the client must use it (CURLOPT_OPENSOCKETFUNCTION), never resolve or dial
+ * itself (CURLOPT_RESOLVE pins the name), and survive libcurl 7.88 calling connect() on it
+ * (curl#10626), which the worker's seccomp filter answers with 0. The test reproduces exactly
+ * that in a child: sockets are connected before the filter, then socket() is refused (so curl
+ * cannot open its own) and connect() returns 0 without doing anything.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "ipc/err.h"
+#include "tests/tools/harness.h"
+#include "tools/http.h"
+
+struct hook {
+	int fds[4];
+	int nfds;
+	int calls;
+	char host[128];
+	unsigned port;
+	bool refuse;
+};
+
+static int
+dial(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	return fd;
+}
+
+static int
+hook_connect(void *arg, const char *host, unsigned port, int *fd)
+{
+	struct hook *h = arg;
+
+	h->calls++;
+	snprintf(h->host, sizeof(h->host), "%s", host);
+	h->port = port;
+	if (h->refuse || h->nfds == 0)
+		return ERR_EGRESS;
+	*fd = h->fds[--h->nfds];
+	return 0;
+}
+
+static int
+get(struct http_client *c, const char *url, const char *method, struct tool_err *err)
+{
+	struct http_endpoint ep = { .name = "fake", .url = url, .timeout_ms = 3000 };
+	struct http_resp resp;
+	struct http_req req;
+	int r;
+
+	http_req_init(&req, method);
+	http_path_add(&req, "/v1/echo");
+	if (strcmp(method, "GET") == 0)
+		req.flags = HTTP_F_IDEMPOTENT;
+	else
+		req.content_type = "application/json";
+	r = http_client_do(c, &ep, &req, 0, &resp, err);
+	http_resp_clear(&resp);
+	return r;
+}
+
+static int
+confine(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r;
+
+	if (ctx == NULL)
+		return -ENOMEM;
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(connect), 0)) == 0 &&
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 0)) == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}
+
+/* The child: exit status 0 = every check held, else the number of the failed check. */
+static int
+egress_child(int port)
+{
+	struct hook h = { .nfds = 0 };
+	struct http_client *c;
+	struct tool_err err;
+	char url[128];
+
+	for (int i = 0; i < 3; i++)
+		if ((h.fds[h.nfds++] = dial(port)) < 0)
+			return 10;
+	if (http_client_new(hook_connect, &h, &c) < 0)
+		return 11;
+	if (confine() < 0)
+		return 12;
+	/* A name nobody can resolve: only the pinned name and the hook's socket can work. */
+	snprintf(url, sizeof(url), "http://api.corral-egress.invalid:%d", port);
+	if (get(c, url, "GET", &err) != 0)
+		return fprintf(stderr, "GET 1: %s\n", err.text), 1;
+	if (h.calls != 1 || strcmp(h.host, "api.corral-egress.invalid") != 0 || h.port != (unsigned)port)
+		return 2;
+	if (get(c, url, "GET", &err) != 0 || h.calls != 1)	/* reused connection */
+		return 3;
+	if (get(c, url, "POST", &err) != 0 || h.calls != 2)	/* a mutation gets a fresh one */
+		return fprintf(stderr, "POST: %s\n", err.text), 4;
+	h.refuse = true;
+	if (get(c, url, "POST", &err) != ERR_EGRESS || h.calls != 3)
+		return 5;
+	if (strstr(err.text, "egress") == NULL)
+		return 6;
+	http_client_free(c);
+	return 0;
+}
+
+Test(http_egress, hook_socket_under_a_seccomp_filter_like_the_worker)
+{
+	struct fake f;
+	int status;
+	pid_t pid;
+
+	cr_assert_eq(fake_start(&f, "fake_http.py", NULL), 0);
+	if ((pid = fork()) == 0)
+		_exit(egress_child(f.port));
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status), "child died");
+	cr_expect_eq(WEXITSTATUS(status), 0, "egress check %d failed", WEXITSTATUS(status));
+	/* 3 requests reached the fake, each with the pinned Host header. */
+	json_t *log = fake_log(&f), *e;
+	size_t i;
+	char host[128];
+
+	snprintf(host, sizeof(host), "api.corral-egress.invalid:%d", f.port);
+	cr_expect_eq(json_array_size(log), 3);
+	json_array_foreach(log, i, e)
+		cr_expect_str_eq(json_string_value(http_json_get(e, "headers.host")), host);
+	json_decref(log);
+	fake_stop(&f);
+}
+
+/* Without the filter, libcurl 7.88's extra connect() fails with EISCONN: the client says what
+ * the worker must do instead of a bare "couldn't connect". Newer libcurl just works. */
+Test(http_egress, without_the_filter_the_failure_is_explained)
+{
+	struct hook h = { .nfds = 0 };
+	struct http_client *c;
+	struct tool_err err;
+	struct fake f;
+	char url[128];
+	int r;
+
+	cr_assert_eq(fake_start(&f, "fake_http.py", NULL), 0);
+	h.fds[h.nfds++] = dial(f.port);
+	cr_assert_eq(http_client_new(hook_connect, &h, &c), 0);
+	snprintf(url, sizeof(url), "http://api.corral-egress.invalid:%d", f.port);
+	r = get(c, url, "POST", &err);
+	if (curl_version_info(CURLVERSION_NOW)->version_num < 0x080000) {
+		cr_expect_eq(r, ERR_SANDBOX, "%s", err.text);
+		cr_expect_not_null(strstr(err.text, "seccomp"), "%s", err.text);
+	} else {
+		cr_expect_eq(r, 0, "%s", err.text);
+	}
+	http_client_free(c);
+	fake_stop(&f);
+}
+
+/* ---------------------------------------------------------------- TLS */
+
+static const char *const tls_args[] = { "--tls", "tls/server.pem", "tls/server.key", NULL };
+
+Test(http_tls, verification_is_always_on)
+{
+	struct http_client *c;
+	struct http_endpoint ep = { .timeout_ms = 3000 };
+	struct http_resp resp;
+	struct tool_err err;
+	struct http_req req;
+	struct fake f;
+	char url[128];
+
+	cr_assert_eq(fake_start(&f, "fake_http.py", tls_args), 0);
+	cr_assert_eq(http_client_new(NULL, NULL, &c), 0);
+	http_req_init(&req, "GET");
+	http_path_add(&req, "/v1/echo");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", f.port);
+	ep.url = url;
+	/* The endpoint's CA: verified. */
+	ep.ca_file = HARNESS_FAKES_DIR "/tls/ca.pem";
+	cr_expect_eq(http_client_do(c, &ep, &req, 0, &resp, &err), 0, "%s", err.text);
+	http_resp_clear(&resp);
+	/* The system bundle does not know the test CA: refused. */
+	ep.ca_file = NULL;
+	cr_expect_eq(http_client_do(c, &ep, &req, 0, &resp, &err), ERR_PEER, "%s", err.text);
+	http_resp_clear(&resp);
+	/* Right CA, wrong name (the certificate is for 127.0.0.1 only): refused. */
+	ep.ca_file = HARNESS_FAKES_DIR "/tls/ca.pem";
+	snprintf(url, sizeof(url), "https://localhost:%d", f.port);
+	cr_expect_eq(http_client_do(c, &ep, &req, 0, &resp, &err), ERR_PEER, "%s", err.text);
+	http_resp_clear(&resp);
+	/* A missing CA file is an error, never a fallback to no verification. */
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", f.port);
+	ep.ca_file = "/nonexistent/ca.pem";
+	cr_expect_lt(http_client_do(c, &ep, &req, 0, &resp, &err), 0);
+	http_resp_clear(&resp);
+	cr_expect_eq(fake_count(&f), 1, "a request went out over an unverified connection");
+	http_client_free(c);
+	fake_stop(&f);
+}
