@@ -267,8 +267,9 @@ static int
 cmd_reload(int argc, char **argv)
 {
 	char *res, *et;
+	int r = ctl_request("corral", "reload", "{}", false, &res, &et);
 
-	return report(ctl_request("corral", "reload", "{}", false, &res, &et), res, et, "reload");
+	return report(r, res, et, "reload");
 }
 
 static void

@@ -304,6 +304,9 @@ loop(struct sup *s)
 			case SRC_CTL_CLIENT:
 				ctl_on_client(s, src->obj);
 				break;
+			case SRC_KMSG:
+				worker_on_kmsg(s);
+				break;
 			default:
 				break;
 			}
@@ -451,7 +454,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct sup s = { .ctl_fd = -1, .sigfd = -1 };
+	struct sup s = { .ctl_fd = -1, .sigfd = -1, .kmsg_fd = -1 };
 	struct ydoc_errs errs = { 0 };
 	const char *path = NULL;
 	bool check = false, json = false;
@@ -516,6 +519,7 @@ main(int argc, char **argv)
 		return 1;
 	if (sup_modules_open(&s) < 0 || agents_load(&s, false) < 0)
 		return 1;
+	worker_kmsg_open(&s);
 	if ((r = worker_plan(&s)) < 0 || (r = agents_plan(&s)) < 0 || (r = ctl_listen(&s)) < 0) {
 		log_msg(LOG_ERR, "start: %s", err_str(r));
 		return 1;

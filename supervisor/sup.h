@@ -24,7 +24,7 @@ struct worker;
 struct ctl_client;
 
 enum src_type { SRC_SIGNAL, SRC_TIMER, SRC_WORKER, SRC_STATUS, SRC_BROKER, SRC_STDERR,
-	SRC_CTL_LISTEN, SRC_CTL_CLIENT };
+	SRC_CTL_LISTEN, SRC_CTL_CLIENT, SRC_KMSG };
 
 /* What an epoll event points at. */
 struct src {
@@ -47,6 +47,7 @@ struct worker {
 	enum wstate state;
 	pid_t jail_pid;			/* our child (corral-jail's reaper) */
 	pid_t pid;			/* the worker itself (global pid), from the jail */
+	pid_t last_pid;			/* pid of the previous incarnation (SIGSYS reports) */
 	struct ipc_conn *conn;
 	struct src s_conn, s_status, s_broker, s_stderr;
 	int status_fd, broker_fd, stderr_fd;
@@ -79,6 +80,8 @@ struct sup {
 	size_t nworkers;
 	struct src s_sig, s_ctl;
 	int ctl_fd;
+	int kmsg_fd;			/* /dev/kmsg: the kernel's seccomp kill records */
+	struct src s_kmsg;
 	struct ctl_client *clients;
 	uint64_t next_id;
 	struct call *calls;		/* in flight */
@@ -106,6 +109,8 @@ void worker_on_status(struct sup *s, struct worker *w);
 void worker_on_broker(struct sup *s, struct worker *w);
 void worker_on_stderr(struct sup *s, struct worker *w);
 void worker_reap(struct sup *s);
+void worker_kmsg_open(struct sup *s);
+void worker_on_kmsg(struct sup *s);
 void worker_tick(struct sup *s, int64_t now);
 void worker_kill(struct sup *s, struct worker *w, const char *why);
 struct worker *worker_for(struct sup *s, const char *family, const char *tenant);

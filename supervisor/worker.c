@@ -148,6 +148,8 @@ worker_cleanup(struct sup *s, struct worker *w)
 	close_fd(s, &w->stderr_fd);
 	if (w->sock)
 		unlink(w->sock);
+	if (w->pid)
+		w->last_pid = w->pid;
 	w->pid = 0;
 	w->verified = false;
 }
@@ -926,4 +928,78 @@ worker_plan_agent(struct sup *s, const char *agent, const char *tenant)
 
 	return worker_new(s, TOOL_KIND_AGENT, NULL, tenant, agent, t ? t->uid : 0,
 	    t ? t->gid : 0) ? 0 : -ENOMEM;
+}
+
+/* ---------------------------------------------------------------- SIGSYS reports */
+
+/* A seccomp kill is logged by the kernel (audit type 1326, "sig=31 ... syscall=N") with the
+ * killed task's global pid. corrald reads /dev/kmsg to name the syscall: the record comes from
+ * the kernel, so a worker cannot forge it. Without access to /dev/kmsg the death is still
+ * reported as SIGSYS, without the number. */
+void
+worker_kmsg_open(struct sup *s)
+{
+	s->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (s->kmsg_fd < 0)
+		return;
+	lseek(s->kmsg_fd, 0, SEEK_END);
+	s->s_kmsg = (struct src){ SRC_KMSG, NULL };
+	sup_watch(s, s->kmsg_fd, &s->s_kmsg);
+}
+
+static void
+kmsg_seccomp(struct sup *s, const char *line)
+{
+	const char *p;
+	long pid, sig, nr;
+
+	if (strstr(line, "type=1326") == NULL || (p = strstr(line, " pid=")) == NULL ||
+	    sscanf(p, " pid=%ld", &pid) != 1 || (p = strstr(line, " sig=")) == NULL ||
+	    sscanf(p, " sig=%ld", &sig) != 1 || sig != SIGSYS ||
+	    (p = strstr(line, " syscall=")) == NULL || sscanf(p, " syscall=%ld", &nr) != 1)
+		return;
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+		json_t *rec;
+
+		if (w->pid != (pid_t)pid && w->last_pid != (pid_t)pid)
+			continue;
+		w->last_syscall = (int)nr;
+		if (w->pid != (pid_t)pid) {
+			size_t l;
+
+			/* already reaped: complete the reason given then */
+			snprintf(w->last_reason, sizeof(w->last_reason), "killed by seccomp (SIGSYS)");
+			l = strlen(w->last_reason);
+			snprintf(w->last_reason + l, sizeof(w->last_reason) - l, ": syscall %ld (%s)",
+			    nr, sbx_syscall_name((int)nr));
+		}
+		rec = json_pack("{s:s, s:s, s:s, s:s, s:i, s:I, s:s}", "type", "violation",
+		    "worker", w->name, "tenant", w->tenant, "event", "seccomp-kill", "pid",
+		    (int)pid, "syscall", (json_int_t)nr, "syscall_name",
+		    sbx_syscall_name((int)nr));
+		sup_audit(s, rec);
+		json_decref(rec);
+		log_kv(LOG_WARNING, "worker killed by seccomp", "worker", w->name, "syscall",
+		    sbx_syscall_name((int)nr), NULL);
+		return;
+	}
+}
+
+void
+worker_on_kmsg(struct sup *s)
+{
+	char line[2048];
+	ssize_t n;
+
+	/* /dev/kmsg hands out one record per read; EPIPE means records were overwritten. */
+	while ((n = read(s->kmsg_fd, line, sizeof(line) - 1)) != 0) {
+		if (n < 0) {
+			if (errno == EPIPE || errno == EINTR)
+				continue;
+			return;
+		}
+		line[n] = '\0';
+		kmsg_seccomp(s, line);
+	}
 }

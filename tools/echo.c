@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -66,7 +67,13 @@ echo_crash(struct tool_io *io, const struct tool_call *call, json_t **result, st
 		io->raw_send(io, junk, sizeof(junk));
 		return ERR_WORKER;
 	}
-	raise(SIGSEGV);
+	/* A real fault, not raise(): a worker is PID 1 of its pid namespace, and init ignores
+	 * signals it sends itself, but not a forced fault. */
+	{
+		volatile uintptr_t bad = 8;
+
+		*(volatile int *)bad = 1;
+	}
 	return ERR_WORKER;
 }
 

@@ -222,7 +222,7 @@ hx_start(struct hx *h, int want_ready)
 		if (now_ms() > end || waitpid(h->pid, NULL, WNOHANG) == h->pid) {
 			char *log = hx_read(h->log);
 
-			cr_fatal("corrald did not get %d workers ready:\n%s", want_ready, log);
+			cr_assert_fail("corrald did not get %d workers ready:\n%s", want_ready, log);
 		}
 		usleep(50000);
 	}
