@@ -895,3 +895,28 @@ Test(audit, key_file_created_checked_and_parsed)
 	cr_assert_eq(audit_key_load(p, false, k2, err, sizeof(err)), ERR_CONFIG);
 	free(p);
 }
+
+/* A crash between the rename and the new file: the chain continues from the rotated file. */
+Test(audit, crash_between_rotation_steps)
+{
+	struct audit *a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	char *kf = fx_keyfile(dir), *out, *err, *live = fx_path(dir, "audit.jsonl");
+	char *rot = fx_path(dir, "audit.00000000000000000001.jsonl");
+
+	fx_append(a, 4, "t");
+	cr_assert_eq(audit_close(a), 0);		/* seq 5: checkpoint */
+	cr_assert_eq(rename(live, rot), 0);
+	a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	cr_assert_eq(audit_seq(a), 5);
+	fx_append(a, 2, "t");
+	cr_assert_eq(audit_close(a), 0);		/* seq 6, 7, checkpoint 8 */
+	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, dir, NULL), 0,
+	    "%s", err);
+	cr_assert_not_null(strstr(out, "OK: 8 records in 2 files, seq 1..8"), "%s", out);
+	cr_assert_eq(audit_close(NULL), 0);
+	free(out);
+	free(err);
+	free(rot);
+	free(live);
+	free(kf);
+}
