@@ -28,7 +28,9 @@
 /* --- syscall groups ------------------------------------------------------------------- */
 
 /* SANDBOX.md's base list (glibc + OpenSSL + nng after lock-down), plus what glibc does behind
- * ordinary calls: mremap (realloc of large blocks), the id getters, clock_getres. */
+ * ordinary calls: mremap (realloc of large blocks), the id getters, clock_getres, and
+ * rt_sigaction (glibc installs its SIGCANCEL handler at the first pthread_create, abort()
+ * resets SIGABRT's). */
 static const char *const g_base[] = {
 	"read", "readv", "pread64", "write", "writev", "sendmsg", "recvmsg", "close", "fcntl",
 	"lseek", "newfstatat", "fstat", "statx", "poll", "ppoll", "epoll_wait", "epoll_pwait",
@@ -36,7 +38,8 @@ static const char *const g_base[] = {
 	"madvise", "getrandom", "getpid", "gettid", "getuid", "geteuid", "getgid", "getegid",
 	"clock_gettime", "clock_getres", "gettimeofday", "clock_nanosleep", "nanosleep",
 	"sched_yield", "sched_getaffinity", "uname", "restart_syscall", "set_robust_list", "rseq",
-	"rt_sigprocmask", "rt_sigreturn", "exit", "exit_group", NULL
+	"rt_sigprocmask", "rt_sigreturn", "rt_sigaction", "sigaltstack", "exit", "exit_group",
+	NULL
 };
 
 /* Operations on sockets a worker already has or may create per its family list. */
@@ -47,7 +50,7 @@ static const char *const g_sock[] = {
 
 /* Go runtimes (kubectl, flux) and most other language runtimes at start-up and after. */
 static const char *const g_runtime[] = {
-	"arch_prctl", "set_tid_address", "sigaltstack", "rt_sigaction", "rt_sigsuspend",
+	"arch_prctl", "set_tid_address", "rt_sigsuspend",
 	"rt_sigtimedwait", "rt_sigpending", "epoll_create1", "epoll_create", "readlinkat",
 	"readlink", "getdents64", "prlimit64", "getrlimit", "setrlimit", "getppid", "getcwd",
 	"faccessat", "faccessat2", "access", "fstatfs", "statfs", "stat", "lstat", "dup", "dup2",
@@ -116,10 +119,11 @@ static const struct sbx_profile profiles[SBX_KIND_COUNT] = {
 		OPEN_RO, PROC_THREADS, 0, MX_NEVER, IOCTL_TTYQ, false },
 	[SBX_AGENT] = { "agent", { g_base, g_sock }, { AF_UNIX }, false,
 		OPEN_RO, PROC_THREADS, 0, MX_NEVER, IOCTL_TTYQ, false },
-	/* The exec worker's filter is inherited by the kubectl/flux it forks: Go's needs. */
+	/* The exec worker's filter is inherited by the kubectl/flux it forks from its exec slots:
+	 * Go's needs, and file-backed PROT_EXEC for a dynamically linked one's loader. */
 	[SBX_EXEC] = { "exec", { g_base, g_sock, g_runtime, g_fs_write },
 		{ AF_UNIX, AF_INET, AF_INET6, AF_NETLINK }, true,
-		OPEN_ANY, PROC_FORK, FD_EXEC_SLOTS, MX_NEVER, IOCTL_TTYQ, false },
+		OPEN_ANY, PROC_FORK, FD_EXEC_SLOTS, MX_FILE, IOCTL_TTYQ, false },
 	[SBX_JAIL_AGENT] = { "jail-agent", { g_base, g_sock, g_runtime, g_fs_write },
 		{ AF_UNIX }, false, OPEN_ANY, PROC_FORK, 1, MX_FILE, IOCTL_ANY, false },
 	[SBX_JAIL_HTTP] = { "jail-http", { g_base, g_sock, g_runtime, g_fs_write },
