@@ -203,6 +203,8 @@ get_app(struct tool_io *io, const struct tool_call *call, const char *refresh, j
 	if ((r = argo_query_app(&req, call)) < 0 ||
 	    (refresh && (r = http_query_add(&req, "refresh", refresh)) < 0))
 		return r;
+	if (refresh)
+		req.timeout_ms = 60000;	/* the server answers once the refresh is done */
 	return argo_do(io, call, &req, app, err);
 }
 
@@ -321,8 +323,9 @@ static int
 op_get_resources(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	static const char *const q[][2] = { { "kind", "kind" }, { "resource_namespace", "namespace" },
-	    { "resource_name", "name" }, { "group", "group" } };
+	static const char *const q[][2] = { { "resource_kind", "kind" },
+	    { "resource_namespace", "namespace" }, { "resource_name", "name" },
+	    { "resource_group", "group" } };
 	struct http_req req;
 	json_t *tree, *nodes, *out, *e;
 	size_t i;
@@ -438,8 +441,9 @@ log_line(const char *s, size_t n, json_t *lines, json_t *errors)
 static int
 logs_query(struct http_req *req, const struct tool_call *call)
 {
-	static const char *const q[][2] = { { "resource_name", "resourceName" }, { "kind", "kind" },
-	    { "group", "group" }, { "namespace", "namespace" }, { "container", "container" },
+	static const char *const q[][2] = { { "resource_name", "resourceName" },
+	    { "resource_kind", "kind" }, { "resource_group", "group" },
+	    { "resource_namespace", "namespace" }, { "container", "container" },
 	    { "pod_name", "podName" }, { "filter", "filter" } };
 	json_t *v;
 	int r;
@@ -837,9 +841,9 @@ static const struct tool_param p_sync[] = {
 };
 static const struct tool_param p_resources[] = {
 	P_APP, P_NS, P_PROJECT,
-	{ .name = "kind", .type = TP_STRING, .pattern = "[A-Za-z0-9]+", .max_len = 128,
+	{ .name = "resource_kind", .type = TP_STRING, .pattern = "[A-Za-z0-9]+", .max_len = 128,
 	  .desc = "Only nodes of this kind, e.g. Deployment" },
-	{ .name = "group", .type = TP_STRING, .pattern = "[a-z0-9.-]+", .max_len = 253,
+	{ .name = "resource_group", .type = TP_STRING, .pattern = "[a-z0-9.-]+", .max_len = 253,
 	  .desc = "Only nodes of this API group, e.g. apps" },
 	{ .name = "resource_namespace", .type = TP_STRING, .pattern = NS_RE, .max_len = 63,
 	  .desc = "Only nodes in this namespace" },
@@ -880,11 +884,11 @@ static const struct tool_param p_logs[] = {
 	P_APP, P_NS, P_PROJECT,
 	{ .name = "resource_name", .type = TP_STRING, .pattern = NAME_RE, .max_len = 253,
 	  .desc = "Workload whose pods to read, e.g. the Deployment name" },
-	{ .name = "kind", .type = TP_STRING, .pattern = "[A-Za-z0-9]+", .max_len = 128,
+	{ .name = "resource_kind", .type = TP_STRING, .pattern = "[A-Za-z0-9]+", .max_len = 128,
 	  .desc = "Kind of resource_name, e.g. Deployment" },
-	{ .name = "group", .type = TP_STRING, .pattern = "[a-z0-9.-]+", .max_len = 253,
+	{ .name = "resource_group", .type = TP_STRING, .pattern = "[a-z0-9.-]+", .max_len = 253,
 	  .desc = "API group of resource_name, e.g. apps" },
-	{ .name = "namespace", .type = TP_STRING, .pattern = NS_RE, .max_len = 63,
+	{ .name = "resource_namespace", .type = TP_STRING, .pattern = NS_RE, .max_len = 63,
 	  .desc = "Namespace of the workload (not of the Application)" },
 	{ .name = "pod_name", .type = TP_STRING, .pattern = NAME_RE, .max_len = 253,
 	  .desc = "One pod instead of a workload" },

@@ -678,6 +678,21 @@ retry_wait_ms(const struct http_resp *resp, unsigned attempt)
 	return (int64_t)BACKOFF_BASE_MS << attempt;
 }
 
+/* Tell the caller when the server said it may try again (rate limits, maintenance). */
+static void
+retry_hint(const struct http_resp *resp, struct tool_err *err)
+{
+	const char *rem = http_resp_header(resp, "x-ratelimit-remaining");
+	size_t n = strlen(err->text);
+
+	if (http_resp_header(resp, "retry-after") == NULL &&
+	    !(rem != NULL && strcmp(rem, "0") == 0) && http_resp_header(resp, "ratelimit-reset") == NULL)
+		return;
+	err->retryable = true;
+	snprintf(err->text + n, sizeof(err->text) - n, " (retry after %lld s)",
+	    (long long)((retry_wait_ms(resp, 0) + 999) / 1000));
+}
+
 static bool
 status_retryable(long s)
 {
@@ -893,6 +908,7 @@ http_client_do(struct http_client *c, const struct http_endpoint *ep, const stru
 	if (!http_status_ok(req, resp->status)) {
 		scrub_resp(req, resp, NULL);
 		http_err_from_resp(resp, err);
+		retry_hint(resp, err);
 		r = err->code;
 		goto out;
 	}

@@ -118,8 +118,9 @@ static const struct op_case ok_cases[] = {
 	  "application.source.target_revision", "v2" },
 	{ "get_manifest", "{\"app_name\":\"guestbook\",\"revision\":\"abc123\"}", "GET",
 	  "/api/v1/applications/{name}/manifests", "revision", "abc123" },
-	{ "get_logs", "{\"app_name\":\"guestbook\",\"resource_name\":\"guestbook\",\"kind\":"
-	  "\"Deployment\",\"group\":\"apps\",\"namespace\":\"guestbook-prod\",\"container\":\"app\"}",
+	{ "get_logs", "{\"app_name\":\"guestbook\",\"resource_name\":\"guestbook\",\"resource_kind\":"
+	  "\"Deployment\",\"resource_group\":\"apps\",\"resource_namespace\":\"guestbook-prod\","
+	  "\"container\":\"app\"}",
 	  "GET", "/api/v1/applications/{name}/logs", NULL, NULL },
 };
 
@@ -181,7 +182,7 @@ Test(argocd, shaped_results_are_compact_and_complete)
 	cr_expect_str_eq(q1(e, "selector"), "env=prod");
 	json_decref(e);
 
-	cr_assert_eq(call("get_resources", "{\"app_name\":\"guestbook\",\"kind\":\"Pod\"}", &res,
+	cr_assert_eq(call("get_resources", "{\"app_name\":\"guestbook\",\"resource_kind\":\"Pod\"}", &res,
 	    &err), 0);
 	cr_expect_eq(json_integer_value(json_object_get(res, "count")), 1);
 	cr_expect_str_eq(s_at(json_array_get(json_object_get(res, "nodes"), 0), "health_message"),
@@ -205,6 +206,17 @@ Test(argocd, shaped_results_are_compact_and_complete)
 	e = logged(-1, "GET", "/api/v1/applications/{name}/logs");
 	cr_expect_str_eq(q1(e, "follow"), "false");
 	cr_expect_str_eq(q1(e, "tailLines"), "3");
+	json_decref(e);
+	/* the workload's namespace is "namespace"; the Application's is "appNamespace" */
+	cr_assert_eq(call("get_logs", "{\"app_name\":\"team-app\",\"app_namespace\":\"team-a\","
+	    "\"resource_namespace\":\"team-app-prod\",\"resource_name\":\"web\","
+	    "\"resource_kind\":\"Deployment\"}", &res, &err), 0, "%s", err.text);
+	json_decref(res);
+	e = logged(-1, "GET", "/api/v1/applications/{name}/logs");
+	cr_expect_str_eq(q1(e, "namespace"), "team-app-prod");
+	cr_expect_str_eq(q1(e, "appNamespace"), "team-a");
+	cr_expect_str_eq(q1(e, "kind"), "Deployment");
+	cr_expect_str_eq(q1(e, "resourceName"), "web");
 	json_decref(e);
 	assert_no_violations();
 }
@@ -270,6 +282,13 @@ Test(argocd, retry_after_then_success_for_reads)
 	cr_expect_geq(harness_now_ms() - t0, 950);
 	cr_expect_eq(fake_count(&F), 2);
 	json_decref(res);
+	/* A mutation is not retried, but the caller learns when it may try again. */
+	cr_assert_eq(fake_control(&F, "{\"modes\":[{\"mode\":\"status\",\"status\":429,"
+	    "\"retry_after\":7}]}"), 0);
+	cr_expect_eq(call("sync_application", "{\"app_name\":\"guestbook\"}", &res, &err), ERR_RATE);
+	cr_expect(err.retryable);
+	cr_expect_not_null(strstr(err.text, "retry after 7 s"), "%s", err.text);
+	cr_expect_eq(fake_count(&F), 3);
 }
 
 Test(argocd, transport_failures_for_every_op)
