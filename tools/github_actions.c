@@ -23,6 +23,7 @@
 
 #define GH_ACCEPT	"application/vnd.github+json"
 #define GH_API_VERSION	"2022-11-28"
+#define GH_IGNORED_BODY_MAX	(64u << 10)	/* answers whose body is not used ({} of 201/202) */
 
 /* One exchange's state: the request, its response and the credential it carries. */
 struct gh {
@@ -39,6 +40,8 @@ gh_start(struct gh *g, const struct tool_call *call, const char *method, const c
 	int r;
 
 	memset(g, 0, sizeof(*g));
+	if ((r = tool_pg_args_check(call, err)) < 0)
+		return r;
 	g->req.method = method;
 	/* RAW on every request: the client then adds no "Accept: application/json" of its own
 	 * next to GitHub's media type; JSON bodies are parsed here (tool_pg_json), and a body
@@ -378,8 +381,10 @@ gh_cancel_workflow_run(struct tool_io *io, const struct tool_call *call, json_t 
 	*result = NULL;
 	if ((r = gh_start(&g, call, "POST", "/actions/runs", err)) < 0 ||
 	    (r = tool_pg_seg_int(&g.req, run, err)) < 0 ||
-	    (r = gh_lit(&g, force ? "/force-cancel" : "/cancel", err)) < 0 ||
-	    (r = gh_post(io, call, &g, ok, 1, result, err)) < 0 || call->dry_run)
+	    (r = gh_lit(&g, force ? "/force-cancel" : "/cancel", err)) < 0)
+		goto out;
+	g.req.max_body = GH_IGNORED_BODY_MAX;
+	if ((r = gh_post(io, call, &g, ok, 1, result, err)) < 0 || call->dry_run)
 		goto out;
 	*result = json_pack("{s:I, s:s, s:b}", "run_id", (json_int_t)run, "status",
 	    "cancel_requested", "force", force);
@@ -405,6 +410,7 @@ gh_rerun(struct tool_io *io, const struct tool_call *call, const char *what, jso
 	    json_pack("{s:b}", "enable_debug_logging",
 	    tool_pg_arg_bool(call, "enable_debug_logging", false)), err)) < 0)
 		goto out;
+	g.req.max_body = GH_IGNORED_BODY_MAX;
 	if ((r = gh_post(io, call, &g, ok, 1, result, err)) < 0 || call->dry_run)
 		goto out;
 	*result = json_pack("{s:I, s:s}", "run_id", (json_int_t)run, "status",
@@ -655,7 +661,7 @@ out:
 /* ------------------------------------------------------------------ schema */
 
 #define OWNER_RX	"[A-Za-z0-9][A-Za-z0-9_.-]*"
-#define REPO_RX		"[A-Za-z0-9_.-]+"
+#define REPO_RX		"[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*"	/* not only dots */
 #define WORKFLOW_RX	"[0-9]+|[A-Za-z0-9_.-]+\\.ya?ml"
 #define SHA_RX		"[0-9a-fA-F]{4,64}"
 #define REF_RX		"[A-Za-z0-9_./@+:-]+"

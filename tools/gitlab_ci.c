@@ -69,6 +69,8 @@ gl_start(struct gl *g, const struct tool_call *call, const char *method, bool wi
 	int r;
 
 	memset(g, 0, sizeof(*g));
+	if ((r = tool_pg_args_check(call, err)) < 0)
+		return r;
 	g->req.method = method;
 	if (strcmp(method, "GET") == 0)
 		g->req.flags |= HTTP_F_IDEMPOTENT;
@@ -603,7 +605,9 @@ out:
 
 /* ------------------------------------------------------------------ schema */
 
-#define PROJECT_RX	"[0-9]+|[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*"
+/* A path component is never only dots ("." and ".." would climb). */
+#define COMP_RX		"[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*"
+#define PROJECT_RX	"[0-9]+|" COMP_RX "(/" COMP_RX ")*"
 #define DATE_RX		"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?"
 #define ID_MAX		INT64_MAX
 
@@ -694,7 +698,7 @@ static const struct tool_param p_trigger[] = {
 };
 static const struct tool_param p_download[] = {
 	P_PROJECT, P_ID("job_id", "Job ID"),
-	{ .name = "artifact_path", .type = TP_STRING, .pattern = "[^/]+(/[^/]+)*",
+	{ .name = "artifact_path", .type = TP_STRING, .pattern = "[^/]*[^/.][^/]*(/[^/]*[^/.][^/]*)*",
 	  .max_len = 1024, .desc = "File inside the artifacts (dist/report.json); the whole zip "
 	  "when absent" },
 	{ .name = "max_bytes", .type = TP_INT, .def = "1048576", .min = 1024,

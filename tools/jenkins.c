@@ -26,6 +26,7 @@
 #define JK_POLLS_MAX		40	/* queue polls per trigger */
 #define JK_POLL_FIRST_MS	100
 #define JK_POLL_MAX_MS		2000
+#define JK_IGNORED_BODY_MAX	(64u << 10)	/* bodies of answers whose body is not used */
 
 struct jk {
 	struct http_req req;
@@ -40,6 +41,8 @@ jk_start(struct jk *g, const struct tool_call *call, const char *method, struct 
 	int r;
 
 	memset(g, 0, sizeof(*g));
+	if ((r = tool_pg_args_check(call, err)) < 0)
+		return r;
 	g->req.method = method;
 	if (strcmp(method, "GET") == 0)
 		g->req.flags |= HTTP_F_IDEMPOTENT;
@@ -272,6 +275,15 @@ jk_check_login(const struct http_resp *resp, struct tool_err *err)
 	return 0;
 }
 
+/* The answer's body is not used (201/302 pages): read it as raw bytes under a small cap, so
+ * that an unexpected body never turns a state change that happened into a reported failure. */
+static void
+jk_body_ignored(struct jk *g)
+{
+	g->req.flags |= HTTP_F_RAW;
+	g->req.max_body = JK_IGNORED_BODY_MAX;
+}
+
 /* POST <path built by the caller>: 2xx/3xx success, the redirect not followed. */
 static int
 jk_post(struct tool_io *io, const struct tool_call *call, struct jk *g, const char *status,
@@ -281,6 +293,7 @@ jk_post(struct tool_io *io, const struct tool_call *call, struct jk *g, const ch
 	int r;
 
 	tool_pg_ok(&g->req, ok, sizeof(ok) / sizeof(ok[0]));
+	jk_body_ignored(g);
 	if (call->dry_run) {
 		*result = tool_pg_dry_run(&g->req, NULL);
 		return *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
@@ -486,6 +499,7 @@ jk_trigger_build(struct tool_io *io, const struct tool_call *call, json_t **resu
 	    (with && (r = jk_params_form(&g, params, err)) < 0))
 		goto out;
 	tool_pg_ok(&g.req, with ? ok_params : ok_build, with ? 2 : 1);
+	jk_body_ignored(&g);
 	if (call->dry_run) {
 		*result = tool_pg_dry_run(&g.req, json_incref(params));
 		r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
@@ -511,7 +525,9 @@ out:
 
 /* ------------------------------------------------------------------ schema */
 
-#define JOB_RX		"[^/]+(/[^/]+)*"
+/* '/'-separated parts, none empty and none only dots ("." and ".." would climb) */
+#define JOB_PART_RX	"[^/]*[^/.][^/]*"
+#define JOB_RX		JOB_PART_RX "(/" JOB_PART_RX ")*"
 #define BUILD_RX	"[0-9]+|lastBuild|lastCompletedBuild|lastSuccessfulBuild|lastFailedBuild|" \
 			"lastStableBuild|lastUnstableBuild|lastUnsuccessfulBuild"
 

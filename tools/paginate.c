@@ -46,6 +46,38 @@ tool_pg_arg_has(const struct tool_call *call, const char *name)
 	return v != NULL && !json_is_null(v);
 }
 
+static bool
+json_has_nul(json_t *v, int depth)
+{
+	const char *k;
+	json_t *e;
+	size_t i;
+
+	if (depth > 64)
+		return true;
+	if (json_is_string(v))
+		return strlen(json_string_value(v)) != json_string_length(v);
+	json_array_foreach(v, i, e)
+		if (json_has_nul(e, depth + 1))
+			return true;
+	json_object_foreach(v, k, e)
+		if (json_has_nul(e, depth + 1))
+			return true;
+	return false;
+}
+
+int
+tool_pg_args_check(const struct tool_call *call, struct tool_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(call->args, k, v)
+		if (json_has_nul(v, 0))
+			return tool_pg_fail(err, ERR_SCHEMA, "%.64s: NUL bytes are not allowed", k);
+	return 0;
+}
+
 const char *
 tool_pg_secret(const struct tool_call *call)
 {

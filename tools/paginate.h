@@ -37,6 +37,11 @@ int64_t tool_pg_arg_int(const struct tool_call *call, const char *name, int64_t 
 bool tool_pg_arg_bool(const struct tool_call *call, const char *name, bool def);
 bool tool_pg_arg_has(const struct tool_call *call, const char *name);
 
+/* Every string argument (also inside objects and arrays) is free of NUL bytes, which C code
+ * would silently cut at: ERR_SCHEMA naming the argument otherwise. The schema already refuses
+ * them; run hooks check again so that nothing depends on the caller having validated. */
+int tool_pg_args_check(const struct tool_call *call, struct tool_err *err);
+
 /* ctx.secret, and ctx.endpoint.<key> (string), or NULL. */
 const char *tool_pg_secret(const struct tool_call *call);
 const char *tool_pg_endpoint_str(const struct tool_call *call, const char *key);

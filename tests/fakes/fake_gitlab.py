@@ -158,6 +158,7 @@ class GitLabFake(Fake):
         self.reset()
 
     def reset(self):
+        self.body_mode, self.body_count = None, 0
         self.prefix = ''
         self.pipelines = {1000 + i: pipeline(1000 + i, s) for i, s in enumerate(
             ['failed', 'running', 'success', 'success', 'canceled', 'success', 'failed'])}
@@ -169,12 +170,18 @@ class GitLabFake(Fake):
         self.files = {2003: {'dist/report.json': b'{"passed": 12, "failed": 1}\n',
                              'dist/app.bin': bytes(range(256))}}
         self.next_id = 1100
+        self.echo_token = False
 
     def set_state(self, state):
         if state.get('reset'):
             self.reset()
+        if 'body_mode' in state:
+            self.body_mode = state['body_mode']
+            self.body_count = int(state.get('body_count', 1))
         if 'prefix' in state:
             self.prefix = state['prefix']
+        if 'echo_token' in state:
+            self.echo_token = bool(state['echo_token'])
 
     # ---------------------------------------------------------------- contract
     def find_route(self, method, raw_path):
@@ -340,6 +347,8 @@ class GitLabFake(Fake):
         self.project(req)
         p = self.new_pipeline(req.form['ref'][0], 'trigger')
         p['variables'] = {k[10:-1]: v[0] for k, v in req.form.items() if k.startswith('variables[')}
+        if self.echo_token:    # a server that echoes what it was sent (scrubbing test)
+            p['name'] = 'triggered with ' + req.form['token'][0]
         return 201, p, {}
 
     def handle_artifact_file(self, req):
@@ -363,6 +372,36 @@ class GitLabFake(Fake):
 
     def handle_cancel_job(self, req):
         return 201, self.job_of(req), {}
+
+
+# ---------------------------------------------------------------- success-body modes
+# State {"body_mode": "malformed"|"oversize", "body_count": N}: the next N answers with a 2xx
+# status (204 excepted) keep their status but get a truncated JSON body, or a 9 MiB one, so that
+# operations whose success is 201/202 are tested too (fakebase's modes always answer 200).
+_dispatch_plain = fakebase.Handler._dispatch
+
+
+def _dispatch_bodies(self, req, entry, mode):
+    st, out, hdrs = _dispatch_plain(self, req, entry, mode)
+    f = self.fake
+    with f.lock:
+        bm = getattr(f, 'body_mode', None)
+        if bm and 200 <= st < 300 and st != 204 and f.body_count != 0:
+            f.body_count -= 1
+            if f.body_count == 0:
+                f.body_mode = None
+        else:
+            bm = None
+    if bm == 'malformed':
+        out = b'{"id": 1, "name": "trunc'
+    elif bm == 'oversize':
+        out = b'{"pad": "' + b'x' * (9 << 20) + b'"}'
+    if bm:
+        entry['mode'] = 'body_' + bm
+    return st, out, hdrs
+
+
+fakebase.Handler._dispatch = _dispatch_bodies
 
 
 if __name__ == '__main__':

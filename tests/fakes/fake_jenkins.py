@@ -128,6 +128,7 @@ class JenkinsFake(Fake):
         self.reset()
 
     def reset(self):
+        self.body_mode, self.body_count = None, 0
         self.context = ''
         self.queue_polls = 2
         self.queue_cancel = False
@@ -164,6 +165,9 @@ class JenkinsFake(Fake):
     def set_state(self, state):
         if state.get('reset'):
             self.reset()
+        if 'body_mode' in state:
+            self.body_mode = state['body_mode']
+            self.body_count = int(state.get('body_count', 1))
         for k in ('context', 'queue_polls', 'queue_cancel', 'dup'):
             if k in state:
                 setattr(self, k, state[k])
@@ -451,6 +455,36 @@ def _dispatch_html(self, req, entry, mode):
 
 
 fakebase.Handler._dispatch = _dispatch_html
+
+
+# ---------------------------------------------------------------- success-body modes
+# State {"body_mode": "malformed"|"oversize", "body_count": N}: the next N answers with a 2xx
+# status (204 excepted) keep their status but get a truncated JSON body, or a 9 MiB one, so that
+# operations whose success is 201/202 are tested too (fakebase's modes always answer 200).
+_dispatch_plain = fakebase.Handler._dispatch
+
+
+def _dispatch_bodies(self, req, entry, mode):
+    st, out, hdrs = _dispatch_plain(self, req, entry, mode)
+    f = self.fake
+    with f.lock:
+        bm = getattr(f, 'body_mode', None)
+        if bm and 200 <= st < 300 and st != 204 and f.body_count != 0:
+            f.body_count -= 1
+            if f.body_count == 0:
+                f.body_mode = None
+        else:
+            bm = None
+    if bm == 'malformed':
+        out = b'{"id": 1, "name": "trunc'
+    elif bm == 'oversize':
+        out = b'{"pad": "' + b'x' * (9 << 20) + b'"}'
+    if bm:
+        entry['mode'] = 'body_' + bm
+    return st, out, hdrs
+
+
+fakebase.Handler._dispatch = _dispatch_bodies
 
 if __name__ == '__main__':
     fakebase.main(JenkinsFake)
