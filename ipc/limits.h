@@ -56,6 +56,9 @@
 #define LIM_HTTP_RETRY_AFTER_MAX_MS	30000
 #define LIM_HTTP_PAGES_MAX	10
 #define LIM_HTTP_REDIRECTS_MAX	3
+#define LIM_HTTP_HEADERS_MAX	100		/* response header lines kept */
+#define LIM_HTTP_HEADER_LINE_MAX	8192	/* longer response header lines are dropped */
+#define LIM_HTTP_POOL		8		/* idle easy handles a client keeps */
 #define LIM_URL_MAX		8192u
 
 /* --- exec (tools/exec) --- */
