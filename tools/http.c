@@ -21,16 +21,13 @@
 #include "ipc/limits.h"
 #include "tools/http.h"
 
-#define POOL_MAX	8
-#define RESP_HEADERS_MAX 100
-#define HEADER_LINE_MAX	8192
 #define BACKOFF_BASE_MS	200
 
 struct http_client {
 	http_connect_fn connect;
 	void *arg;
 	pthread_mutex_t mu;
-	CURL *idle[POOL_MAX];
+	CURL *idle[LIM_HTTP_POOL];
 	size_t nidle;
 };
 
@@ -101,7 +98,7 @@ pool_put(struct http_client *c, CURL *h)
 {
 	curl_easy_reset(h);	/* keeps live connections, caches and TLS sessions */
 	pthread_mutex_lock(&c->mu);
-	if (c->nidle < POOL_MAX) {
+	if (c->nidle < LIM_HTTP_POOL) {
 		c->idle[c->nidle++] = h;
 		h = NULL;
 	}
@@ -175,7 +172,7 @@ resp_header_add(struct http_resp *r, const char *line, size_t n)
 	struct http_kv *nh;
 	char *name, *val;
 
-	if (colon == NULL || colon == line || r->nheaders >= RESP_HEADERS_MAX)
+	if (colon == NULL || colon == line || r->nheaders >= LIM_HTTP_HEADERS_MAX)
 		return 0;
 	nl = (size_t)(colon - line);
 	vs = nl + 1;
@@ -207,7 +204,7 @@ on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 	size_t n = size * nmemb;
 	const char *cl;
 
-	if (n > HEADER_LINE_MAX)
+	if (n > LIM_HTTP_HEADER_LINE_MAX)
 		return n;	/* ignore absurd lines rather than store them */
 	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		resp_headers_reset(x->resp);	/* a new response (after 1xx) */
@@ -401,7 +398,7 @@ header_text_ok(const char *s)
 static int
 hdr_append(struct curl_slist **l, const char *name, const char *value)
 {
-	char line[HEADER_LINE_MAX];
+	char line[LIM_HTTP_HEADER_LINE_MAX];
 	struct curl_slist *n;
 	int len;
 
