@@ -67,6 +67,27 @@ pol_cond_eval(const struct pol_cond *c, const json_t *v, bool deny)
 	return !deny;
 }
 
+/* The cheap rejection of a candidate, from the candidate entry alone. */
+static bool
+cand_may_match(const struct dctx *dc, const struct pol_cand *c)
+{
+	const char *p = dc->rq->principal;
+	size_t n = dc->plen;
+
+	if (c->tenant >= 0 && c->tenant != dc->tenant)
+		return false;
+	switch (c->pkind) {
+	case PG_EXACT:
+		return n == c->plen && memcmp(p, c->plit, n) == 0;
+	case PG_PREFIX:
+		return n >= c->plen && memcmp(p, c->plit, c->plen) == 0;
+	case PG_SUFFIX:
+		return n >= c->plen && memcmp(p + n - c->plen, c->plit, c->plen) == 0;
+	default:
+		return true;
+	}
+}
+
 static bool
 rule_matches(const struct dctx *dc, const struct pol_rule *r)
 {
@@ -241,21 +262,24 @@ decide_allows(struct dctx *dc, const struct pol_pair *pair, struct pol_decision 
 	char aps[256];
 
 	for (size_t i = 0; i < pair->nallow; i++) {
-		const struct pol_rule *r = &ps->rules[pair->allow[i]];
+		const struct pol_rule *r;
 		enum verdict v;
 
+		if (!cand_may_match(dc, &pair->allow[i]))
+			continue;
+		r = &ps->rules[pair->allow[i].rule];
 		if (!rule_matches(dc, r))
 			continue;
 		v = allow_check(dc, r, out->nrules == 0 ? out->reason : NULL, sizeof(out->reason),
 		    &ev_at);
 		if (v == V_ALLOW && r->dry_run_only && !dc->rq->dry_run) {
 			if (dry < 0)
-				dry = pair->allow[i], dry_at = ev_at;
+				dry = pair->allow[i].rule, dry_at = ev_at;
 		} else if (v == V_ALLOW) {
-			decide_allow(out, ps, pair->allow[i], ev_at, dc->rq);
+			decide_allow(out, ps, pair->allow[i].rule, ev_at, dc->rq);
 			return;
 		} else if (v == V_PENDING && pending < 0) {
-			pending = pair->allow[i], pending_at = ev_at;
+			pending = pair->allow[i].rule, pending_at = ev_at;
 		} else if (v == V_DENY) {
 			decision_rule(out, r);
 		}
@@ -306,8 +330,11 @@ pol_decide(const struct pol_set *ps, const struct pol_request *rq, const struct 
 	dc.tenant = pol_tenant_find(ps, rq->tenant);
 	dc.plen = strlen(rq->principal);
 	for (size_t i = 0; i < pair->ndeny; i++) {
-		const struct pol_rule *r = &ps->rules[pair->deny[i]];
+		const struct pol_rule *r;
 
+		if (!cand_may_match(&dc, &pair->deny[i]))
+			continue;
+		r = &ps->rules[pair->deny[i].rule];
 		if (rule_matches(&dc, r) && (!r->has_when || in_window(&dc, r)))
 			decision_rule(out, r);
 	}

@@ -62,6 +62,21 @@ tenants_index(struct pol_set *ps)
 	return 0;
 }
 
+static void
+cand_fill(struct pol_cand *c, const struct pol_rule *r, size_t k)
+{
+	const struct pol_glob *g = &r->principals[0];
+
+	c->rule = (uint32_t)k;
+	c->tenant = r->tenant;
+	c->pkind = POL_CAND_FULL;
+	if (r->nprincipals == 1 && g->len <= POL_CAND_LIT && g->kind != PG_FNMATCH) {
+		c->pkind = (uint8_t)g->kind;
+		c->plen = (uint8_t)g->len;
+		memcpy(c->plit, g->lit, g->len);
+	}
+}
+
 int
 pol_set_index(struct pol_set *ps)
 {
@@ -79,9 +94,9 @@ pol_set_index(struct pol_set *ps)
 			if (!pol_rule_has_pair(&ps->rules[k], i))
 				continue;
 			if (ps->rules[k].deny)
-				p->deny[p->ndeny++] = (uint32_t)k;
+				cand_fill(&p->deny[p->ndeny++], &ps->rules[k], k);
 			else
-				p->allow[p->nallow++] = (uint32_t)k;
+				cand_fill(&p->allow[p->nallow++], &ps->rules[k], k);
 		}
 	}
 	return tenants_index(ps);

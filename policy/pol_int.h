@@ -113,11 +113,24 @@ struct pol_rule {
 	uint8_t *pairs;			/* bitset over pol_set.pairs: (tool, op) it can match */
 };
 
+/* A rule as a candidate of one (tool, op): what rejects most rules, kept contiguous so that a
+ * scan over a thousand candidates stays in cache without touching the rules themselves. */
+#define POL_CAND_LIT	22
+#define POL_CAND_FULL	0xff		/* pkind: several principals or a long one: full check */
+
+struct pol_cand {
+	uint32_t rule;			/* index into pol_set.rules */
+	int32_t tenant;			/* as pol_rule.tenant */
+	uint8_t pkind;			/* enum pol_glob_kind of the only principal, or FULL */
+	uint8_t plen;
+	char plit[POL_CAND_LIT];
+};
+
 struct pol_pair {
 	const struct tool_family *fam;
 	const struct tool_op *op;
 	uint64_t hash;
-	uint32_t *allow, *deny;		/* rule indexes, file order */
+	struct pol_cand *allow, *deny;	/* file order */
 	size_t nallow, ndeny;
 };
 

@@ -4,6 +4,7 @@
  * validation (defaults filled) and pol_decide(); rates are built by deciding and committing
  * the same request earlier ("prior"), evidence through pol_evidence_match(). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,5 +532,78 @@ Test(policy_cases, bad_requests)
 	rq.principal = "agent:a";
 	cr_assert(pol_decide(ps, &rq, NULL, &d) == 0);
 	cr_expect(d.effect == POL_ALLOW && d.nrules == 1 && strcmp(d.rules[0], "echo-any") == 0);
+	pol_set_free(ps);
+}
+
+/* The evaluator is pure: the same set decided from 8 threads at once gives, for every row,
+ * the same effect and rules as one thread (prior calls and evidence left out here). */
+#define NTHREADS 8
+
+struct tjob {
+	const struct pol_set *ps;
+	json_t **args;
+	int64_t *now;
+	char (*got)[96];
+};
+
+static void
+decide_row(const struct pol_set *ps, const struct pcase *c, json_t *args, int64_t now,
+    char out[96])
+{
+	struct pol_request rq = { .tenant = c->tenant, .principal = c->principal, .tool = c->tool,
+		.op = c->op, .args = args, .now_ms = now, .dry_run = c->flags & DRY };
+	struct pol_state st = { .approval = c->flags & APPROVED ? POL_APPROVAL_GRANTED :
+		c->flags & REJECTED ? POL_APPROVAL_REJECTED : POL_APPROVAL_NONE };
+	struct pol_decision d;
+	char rules[64];
+
+	if (pol_decide(ps, &rq, &st, &d) != 0) {
+		snprintf(out, 96, "error");
+		return;
+	}
+	rules_string(&d, rules, sizeof(rules));
+	snprintf(out, 96, "%s %s", pol_effect_name(d.effect), rules);
+}
+
+static void *
+tjob_run(void *arg)
+{
+	struct tjob *j = arg;
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+
+	for (int rep = 0; rep < 20; rep++)
+		for (size_t i = 0; i < n; i++)
+			decide_row(j->ps, &cases[i], j->args[i], j->now[i], j->got[i]);
+	return NULL;
+}
+
+Test(policy_cases, threads)
+{
+	struct pol_set *ps = load_case_set();
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+	json_t *args[sizeof(cases) / sizeof(cases[0])];
+	int64_t now[sizeof(cases) / sizeof(cases[0])];
+	static char ref[sizeof(cases) / sizeof(cases[0])][96];
+	static char got[NTHREADS][sizeof(cases) / sizeof(cases[0])][96];
+	struct tjob jobs[NTHREADS];
+	pthread_t th[NTHREADS];
+
+	for (size_t i = 0; i < n; i++) {
+		args[i] = case_args(&cases[i]);
+		cr_assert(pol_time_parse(cases[i].time, &now[i]) == 0);
+		decide_row(ps, &cases[i], args[i], now[i], ref[i]);
+	}
+	for (int t = 0; t < NTHREADS; t++) {
+		jobs[t] = (struct tjob){ ps, args, now, got[t] };
+		cr_assert(pthread_create(&th[t], NULL, tjob_run, &jobs[t]) == 0);
+	}
+	for (int t = 0; t < NTHREADS; t++) {
+		pthread_join(th[t], NULL);
+		for (size_t i = 0; i < n; i++)
+			cr_expect_str_eq(got[t][i], ref[i], "thread %d, case line %d", t,
+			    cases[i].line);
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(args[i]);
 	pol_set_free(ps);
 }

@@ -117,7 +117,7 @@ Test(policy_examples, real_registry)
 		int rc;
 
 		if (!loadable(i)) {
-			cr_log_warn("%s skipped: the registry has no %s.%s yet", files[i].file,
+			cr_log_info("%s skipped: the registry has no %s.%s yet", files[i].file,
 			    files[i].needs_tool, files[i].needs_op);
 			continue;
 		}
@@ -125,7 +125,7 @@ Test(policy_examples, real_registry)
 		path[0] = buf;
 		rc = pol_set_load(path, 1, NULL, &ps, &e);
 		for (size_t k = 0; k < e.n; k++)
-			cr_log_error("%s", e.msg[k]);
+			cr_log_info("%s", e.msg[k]);
 		cr_expect(rc == 0 && e.n == 0, "%s: %zu errors, %zu warnings", buf, e.errors,
 		    e.warnings);
 		ydoc_errs_free(&e);
