@@ -73,6 +73,30 @@
 #define LIM_FLUX_LOG_LINES_MAX	5000		/* get_logs entries returned */
 #define LIM_FLUX_ITEMS_MAX	2000		/* objects shaped from one list */
 
+/* --- model gateway (tools/model*) --- */
+#define LIM_MODEL_MESSAGES_MAX	512u		/* messages in one chat request */
+#define LIM_MODEL_TOOLS_MAX	128u		/* tool definitions in one chat request */
+#define LIM_MODEL_CALLS_MAX	32u		/* tool calls in one model turn */
+#define LIM_MODEL_TEXT_MAX	(64u << 10)	/* assistant text kept from one turn */
+#define LIM_MODEL_ID_MAX	128u		/* a tool call id */
+#define LIM_MODEL_SCRIPT_MAX	(192u << 10)	/* script provider: the YAML text (rides in ctx) */
+#define LIM_MODEL_SCRIPT_TURNS	256u		/* turns in one script */
+#define LIM_MODEL_MAX_TOKENS_DEFAULT 4096	/* Anthropic requires max_tokens */
+#define LIM_MODEL_RETRIES	3		/* retries after 408/429/5xx/529 or a lost connection */
+#define LIM_MODEL_BACKOFF_MS	500		/* first backoff; doubles per retry */
+#define LIM_MODEL_RETRY_WAIT_MAX_MS 30000	/* a longer server-announced wait: give up */
+#define LIM_MODEL_CHAT_MS	120000		/* model.chat deadline */
+
+/* --- agent runtime (agents/agentrt, agents/memory) --- */
+#define LIM_AGENT_RUN_MS	300000		/* whole run, unless the agent JSON says */
+#define LIM_AGENT_CALL_GRACE_MS	5000		/* past a call's deadline before giving up on it */
+#define LIM_AGENT_PENDING_MS	60000		/* wait for an approval before reporting */
+#define LIM_AGENT_PENDING_POLL_MS 1000		/* ask again this often while pending */
+#define LIM_AGENT_TOOL_RESULT_MAX (32u << 10)	/* one tool result as the model sees it */
+#define LIM_AGENT_QUEUED_RUNS	16		/* RUNs waiting while one runs */
+#define LIM_AGENT_MEMORY_TURNS	20		/* previous exchanges loaded into a run */
+#define LIM_AGENT_MEMORY_ROWS	1000		/* exchanges kept per agent */
+
 /* --- supervision (supervisor/) --- */
 #define LIM_CALL_DEADLINE_MS	60000		/* default per-call deadline */
 #define LIM_HELLO_MS		5000		/* spawn -> hello -> verified */
