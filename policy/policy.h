@@ -7,10 +7,12 @@
  * on many threads at once over the same set. The state it consults (rate counters, evidence,
  * approvals) belongs to the caller and is passed in read-only.
  *
- * Semantics: default deny; any matching deny wins over every allow; among matching allows, the
- * first (in file order) whose conditions all hold decides. An allow whose approval is the only
- * thing missing yields POL_PENDING; one whose window, rate, evidence or dry-run condition fails
- * yields POL_DENY with the reason. Decisions carry the ids of the rules that decided.
+ * Semantics (docs/POLICY.md): default deny; any matching deny wins over every allow; among
+ * matching allows, the first (in file order) whose conditions all hold allows the call as it
+ * is; else the first that only lacks an approval makes it POL_PENDING; else the first
+ * dry_run_only allow allows it as a dry run; else POL_DENY with the first failing allow's
+ * reason (window, rate, evidence, refused approval). Decisions carry the ids of the rules that
+ * decided.
  */
 #ifndef CORRAL_POLICY_POLICY_H
 #define CORRAL_POLICY_POLICY_H

@@ -232,7 +232,11 @@ Test(policy_tz, refused)
 	}
 	cr_assert(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/Junk", dir);
-	write_file(path, "not a tzif file at all, but long enough to have a header......", 64);
+	{
+		static const char junk[] = "not a tzif file at all, but long enough to have a header";
+
+		write_file(path, junk, sizeof(junk) - 1);
+	}
 	f = fopen("/usr/share/zoneinfo/Europe/Berlin", "rb");
 	cr_assert(f != NULL);
 	n = fread(buf, 1, sizeof(buf), f);
