@@ -3,6 +3,7 @@
  * credential headers, one exchange with structured errors, page cursors, and response shaping
  * (field picking, log tails, base64, zip listings, credential scrubbing, dry-run echoes).
  *
+ * paginate.c holds the request side, the exchange and the lists; paginate_shape.c the shaping.
  * Pure code: no I/O of its own (the exchange goes through io->http), so the supervisor can link
  * it with the schemas. Functions return 0, -errno or ERR_*; on failure they fill struct tool_err.
  */

@@ -272,6 +272,7 @@ Test(github, job_logs_follow_302_without_the_credential_and_return_the_tail)
 	json_t *r = famb_ok(&T, "get_job_logs", "{" A ",\"job_id\":40001,\"max_bytes\":4096}");
 	const char *log = json_string_value(json_object_get(r, "log"));
 	json_t *api = entry(n0, 0), *blob = entry(n0, 1);
+	char *dump;
 
 	cr_assert_not_null(log);
 	cr_assert(strlen(log) <= 4096);
@@ -286,7 +287,9 @@ Test(github, job_logs_follow_302_without_the_credential_and_return_the_tail)
 	    "the token went to the storage host");
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(api, "headers"),
 	    "authorization")), "Bearer " SECRET);
-	cr_assert(strstr(json_dumps(r, 0), "_blob") == NULL, "the one-minute URL leaked out");
+	dump = json_dumps(r, 0);
+	cr_assert(strstr(dump, "_blob") == NULL, "the one-minute URL leaked out");
+	free(dump);
 	json_decref(api);
 	json_decref(blob);
 	json_decref(r);
