@@ -590,8 +590,8 @@ static int
 exchange(struct http_client *c, const struct http_endpoint *ep, const struct http_req *req,
     struct hop *hp, struct http_resp *resp, struct tool_err *err)
 {
-	struct xfer x = { .c = c, .resp = resp, .raw = (req->flags & HTTP_F_RAW) != 0,
-	    .port = hp->t->port };
+	struct xfer x = { .c = c, .resp = resp, .port = hp->t->port,
+	    .raw = (req->flags & HTTP_F_RAW) != 0 || strcmp(req->method, "HEAD") == 0 };
 	struct curl_slist *hdrs = NULL, *res = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "", pin[300];
 	long os_errno = 0;
