@@ -262,3 +262,57 @@ Test(policy_load, canonical_hash)
 	cr_expect_str_neq(h2, hash_of(HEAD RULE("b", "allow", "[\"agent:*\"]", "echo", "[sleep]")
 	    RULE("a", "allow", "[\"agent:*\"]", "echo", "[echo]")), "order matters");
 }
+
+/* Robustness: thousands of byte-level mutations of the case policies load or fail cleanly
+ * (run under -Db_sanitize=address,undefined this is a small fuzzer), and a failure always
+ * comes with at least one file:line:col error. */
+Test(policy_load, mutations, .timeout = 60)
+{
+	static const char *const names[] = { "base.yaml", "payments.yaml", "ci.yaml" };
+	static const char alphabet[] = "{}[]:,-\"'*?\\ \n#&!|>%@`0123456789azAZ._/";
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+	size_t ok = 0, failed = 0;
+
+	for (size_t f = 0; f < 3; f++) {
+		char path[512], *orig;
+		size_t len;
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/%s", POL_TEST_DATA, names[f]);
+		fp = fopen(path, "rb");
+		cr_assert(fp != NULL);
+		fseek(fp, 0, SEEK_END);
+		len = (size_t)ftell(fp);
+		rewind(fp);
+		orig = malloc(len + 1);
+		cr_assert(fread(orig, 1, len, fp) == len);
+		fclose(fp);
+		for (int iter = 0; iter < 1500; iter++) {
+			char *buf = malloc(len + 1);
+			struct pol_src src = { names[f], buf, len };
+			struct ydoc_errs e = { 0 };
+			struct pol_set *ps = NULL;
+			int rc, nmut;
+
+			memcpy(buf, orig, len);
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			nmut = 1 + (int)(rng % 4);
+			for (int m = 0; m < nmut; m++) {
+				rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+				buf[(rng >> 8) % len] = alphabet[(rng >> 40) % (sizeof(alphabet) - 1)];
+			}
+			rc = pol_set_load_mem(&src, 1, &test_opts, &ps, &e);
+			cr_expect((rc == 0) == (ps != NULL));
+			cr_expect(rc == 0 || e.errors > 0, "iteration %d failed without an error", iter);
+			for (size_t i = 0; i < e.n; i++)
+				cr_expect(strncmp(e.msg[i], names[f], strlen(names[f])) == 0, "%s", e.msg[i]);
+			*(rc == 0 ? &ok : &failed) += 1;
+			pol_set_free(ps);
+			ydoc_errs_free(&e);
+			free(buf);
+		}
+		free(orig);
+	}
+	cr_log_info("%zu mutants loaded, %zu refused", ok, failed);
+	cr_expect(ok > 0 && failed > 0);
+}
