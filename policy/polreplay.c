@@ -16,8 +16,17 @@
 #include "policy/pol_int.h"
 #include "policy/polcli_int.h"
 
+#define SEQ_ARGS_MAX	4096u		/* recent decisions whose args outcomes may refer to */
+
+struct seq_args {
+	int64_t seq;
+	json_t *args;
+};
+
 struct replay {
 	const struct pol_set *ps;
+	struct seq_args recent[SEQ_ARGS_MAX];	/* a ring */
+	size_t nrecent;
 	struct pol_rates *rates;
 	struct cli_evidence ev;
 	bool json;
@@ -92,20 +101,51 @@ print_change(struct replay *rp, const json_t *rec, const struct pol_request *rq,
 	fprintf(rp->out, "%s: %s\n", d->nrules ? "]" : "", d->reason);
 }
 
+/* Outcome records name their call's decision record instead of repeating the args. */
+static void
+remember_args(struct replay *rp, const json_t *rec)
+{
+	const json_t *seq = json_object_get(rec, "seq"), *args = json_object_get(rec, "args");
+	struct seq_args *sa;
+
+	if (!json_is_integer(seq) || !json_is_object(args))
+		return;
+	sa = &rp->recent[rp->nrecent++ % SEQ_ARGS_MAX];
+	json_decref(sa->args);
+	sa->seq = json_integer_value(seq);
+	sa->args = json_incref((json_t *)args);
+}
+
+static const json_t *
+recent_args(const struct replay *rp, const json_t *seq)
+{
+	size_t n = rp->nrecent < SEQ_ARGS_MAX ? rp->nrecent : SEQ_ARGS_MAX;
+
+	for (size_t i = 1; json_is_integer(seq) && i <= n; i++) {
+		const struct seq_args *sa = &rp->recent[(rp->nrecent - i) % SEQ_ARGS_MAX];
+
+		if (sa->seq == json_integer_value(seq))
+			return sa->args;
+	}
+	return NULL;
+}
+
 static void
 remember_evidence(struct replay *rp, const json_t *rec)
 {
 	const char *tool = json_string_value(json_object_get(rec, "tool"));
 	const char *op = json_string_value(json_object_get(rec, "op"));
-	const json_t *res = json_object_get(rec, "result");
+	const json_t *res = json_object_get(rec, "result"), *args = json_object_get(rec, "args");
 	int64_t at;
 
 	if (!json_is_object(res))
 		res = json_object_get(rec, "evidence");
+	if (args == NULL)
+		args = recent_args(rp, json_object_get(rec, "decision_seq"));
 	if (tool && op && json_is_object(res) && cli_json_time(json_object_get(rec, "time"),
 	    &at) == 0)
 		cli_ev_add(&rp->ev, json_string_value(json_object_get(rec, "tenant")), tool, op,
-		    json_object_get(rec, "args"), res, at);
+		    args, res, at);
 }
 
 static void
@@ -153,6 +193,7 @@ replay_line(struct replay *rp, const char *line, size_t len)
 	}
 	type = json_string_value(json_object_get(rec, "type"));
 	if (type != NULL && strcmp(type, "decision") == 0) {
+		remember_args(rp, rec);
 		replay_decision(rp, rec);
 	} else {
 		rp->other++;
@@ -212,7 +253,7 @@ cli_replay(const struct pol_load_opts *opts, int argc, char *const argv[], FILE 
     FILE *err)
 {
 	struct cli_args a;
-	struct replay rp = { .out = out };
+	struct replay *rp = NULL;
 	struct pol_set *ps = NULL;
 	int rc;
 
@@ -224,18 +265,22 @@ cli_replay(const struct pol_load_opts *opts, int argc, char *const argv[], FILE 
 	}
 	if ((rc = cli_load(opts, &a, &ps, err)) != 0)
 		return rc;
-	rp.ps = ps, rp.json = a.json;
-	if (pol_rates_new(&rp.rates) < 0) {
-		rc = 2;
+	rc = 2;
+	if ((rp = calloc(1, sizeof(*rp))) == NULL)
 		goto out;
-	}
-	if ((rc = replay_file(&rp, a.audit, err)) != 0)
+	rp->out = out, rp->ps = ps, rp->json = a.json;
+	if (pol_rates_new(&rp->rates) < 0 || replay_file(rp, a.audit, err) != 0)
 		goto out;
-	print_summary(&rp);
-	rc = rp.changed ? 1 : 0;
+	print_summary(rp);
+	rc = rp->changed ? 1 : 0;
 out:
-	cli_ev_free(&rp.ev);
-	pol_rates_free(rp.rates);
+	if (rp != NULL) {
+		for (size_t i = 0; i < SEQ_ARGS_MAX; i++)
+			json_decref(rp->recent[i].args);
+		cli_ev_free(&rp->ev);
+		pol_rates_free(rp->rates);
+		free(rp);
+	}
 	pol_set_free(ps);
 	return rc;
 }

@@ -270,9 +270,12 @@ Test(policy_cli, eval)
 
 static const char audit_log[] =
 	"{\"seq\":1,\"type\":\"lifecycle\",\"time\":\"2026-03-25T10:00:00.000Z\",\"event\":\"start\"}\n"
-	"{\"seq\":2,\"type\":\"outcome\",\"time\":\"2026-03-25T10:55:00.000Z\",\"tenant\":\"payments\","
+	"{\"seq\":2,\"type\":\"decision\",\"time\":\"2026-03-25T10:54:00.000Z\",\"tenant\":\"payments\","
 	"\"principal\":\"agent:deployment-guardian\",\"tool\":\"prometheus\",\"op\":\"canary_analyze\","
-	"\"args\":{\"app_name\":\"payments-api\"},\"evidence\":{\"verdict\":\"fail\",\"score\":1}}\n"
+	"\"args\":{\"app_name\":\"payments-api\"},\"decision\":\"deny\"}\n"
+	"{\"seq\":30,\"type\":\"outcome\",\"time\":\"2026-03-25T10:55:00.000Z\",\"tenant\":\"payments\","
+	"\"principal\":\"agent:deployment-guardian\",\"tool\":\"prometheus\",\"op\":\"canary_analyze\","
+	"\"call\":7,\"decision_seq\":2,\"outcome\":\"ok\",\"evidence\":{\"verdict\":\"fail\",\"score\":1}}\n"
 	"{\"seq\":3,\"type\":\"decision\",\"time\":\"2026-03-25T11:00:00.000Z\",\"tenant\":\"payments\","
 	"\"principal\":\"agent:deployment-guardian\",\"tool\":\"argocd\",\"op\":\"rollback_application\","
 	"\"args\":{\"app_name\":\"payments-api\",\"id\":3,\"prune\":false},\"decision\":\"allow\","
@@ -328,7 +331,7 @@ Test(policy_cli, replay)
 	    "argocd.list_applications: deny -> allow [reads]") != NULL);
 	cr_expect(strstr(o.out, "seq 3 ") == NULL && strstr(o.out, "seq 6 ") == NULL &&
 	    strstr(o.out, "seq 7 ") == NULL);
-	cr_expect(strstr(o.out, "\n8 decisions replayed, 4 would change (2 other records, 2 "
+	cr_expect(strstr(o.out, "\n9 decisions replayed, 4 would change (2 other records, 2 "
 	    "malformed lines skipped); policy hash ") != NULL, "%s", o.out);
 	out_free(&o);
 
