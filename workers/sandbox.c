@@ -44,7 +44,7 @@ static const char *const g_base[] = {
 
 /* Operations on sockets a worker already has or may create per its family list. */
 static const char *const g_sock[] = {
-	"connect", "sendto", "recvfrom", "getsockopt", "setsockopt", "getsockname",
+	"sendto", "recvfrom", "getsockopt", "setsockopt", "getsockname",
 	"getpeername", "shutdown", NULL
 };
 
@@ -104,6 +104,7 @@ struct sbx_profile {
 	const char *const *groups[4];
 	int families[5];		/* socket() families, 0-terminated (AF_UNSPEC never allowed) */
 	bool netlink_route;		/* AF_NETLINK only with NETLINK_ROUTE */
+	bool connect_inet_noop;		/* connect() to an IPv4/IPv6-sized address returns 0 */
 	enum open_mode open;
 	enum procs procs;
 	int exec_slots;			/* execveat(FD_EXEC_SLOT + i, "", ..., AT_EMPTY_PATH) */
@@ -113,26 +114,26 @@ struct sbx_profile {
 };
 
 static const struct sbx_profile profiles[SBX_KIND_COUNT] = {
-	[SBX_HTTP] = { "http", { g_base, g_sock }, { AF_UNIX }, false,
+	[SBX_HTTP] = { "http", { g_base, g_sock }, { AF_UNIX }, false, true,
 		OPEN_RO, PROC_THREADS, 0, MX_NEVER, IOCTL_TTYQ, false },
-	[SBX_MODEL] = { "model", { g_base, g_sock }, { AF_UNIX }, false,
+	[SBX_MODEL] = { "model", { g_base, g_sock }, { AF_UNIX }, false, true,
 		OPEN_RO, PROC_THREADS, 0, MX_NEVER, IOCTL_TTYQ, false },
-	[SBX_AGENT] = { "agent", { g_base, g_sock }, { AF_UNIX }, false,
+	[SBX_AGENT] = { "agent", { g_base, g_sock }, { AF_UNIX }, false, false,
 		OPEN_RO, PROC_THREADS, 0, MX_NEVER, IOCTL_TTYQ, false },
 	/* The exec worker's filter is inherited by the kubectl/flux it forks from its exec slots:
 	 * Go's needs, and file-backed PROT_EXEC for a dynamically linked one's loader. */
 	[SBX_EXEC] = { "exec", { g_base, g_sock, g_runtime, g_fs_write },
-		{ AF_UNIX, AF_INET, AF_INET6, AF_NETLINK }, true,
+		{ AF_UNIX, AF_INET, AF_INET6, AF_NETLINK }, true, false,
 		OPEN_ANY, PROC_FORK, FD_EXEC_SLOTS, MX_FILE, IOCTL_TTYQ, false },
 	[SBX_JAIL_AGENT] = { "jail-agent", { g_base, g_sock, g_runtime, g_fs_write },
-		{ AF_UNIX }, false, OPEN_ANY, PROC_FORK, 1, MX_FILE, IOCTL_ANY, false },
+		{ AF_UNIX }, false, false, OPEN_ANY, PROC_FORK, 1, MX_FILE, IOCTL_ANY, false },
 	[SBX_JAIL_HTTP] = { "jail-http", { g_base, g_sock, g_runtime, g_fs_write },
-		{ AF_UNIX }, false, OPEN_ANY, PROC_FORK, 1, MX_FILE, IOCTL_ANY, false },
+		{ AF_UNIX }, false, true, OPEN_ANY, PROC_FORK, 1, MX_FILE, IOCTL_ANY, false },
 	[SBX_JAIL_EXEC] = { "jail-exec", { g_base, g_sock, g_runtime, g_fs_write },
-		{ AF_UNIX, AF_INET, AF_INET6, AF_NETLINK }, true,
+		{ AF_UNIX, AF_INET, AF_INET6, AF_NETLINK }, true, false,
 		OPEN_ANY, PROC_FORK, FD_EXEC_SLOTS, MX_FILE, IOCTL_ANY, false },
 	[SBX_JAIL_WORKER] = { "jail-worker", { NULL }, { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK },
-		false, OPEN_ANY, PROC_FORK, FD_EXEC_SLOTS, MX_FILE, IOCTL_ANY, true },
+		false, false, OPEN_ANY, PROC_FORK, FD_EXEC_SLOTS, MX_FILE, IOCTL_ANY, true },
 };
 
 #define NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
@@ -276,10 +277,38 @@ add_exec(struct build *b)
 	return 0;
 }
 
+/* connect(): HTTP kinds hold no inet socket but the connected ones the broker passes, and
+ * curl 7.88 calls connect() on those even with CURL_SOCKOPT_ALREADY_CONNECTED (SANDBOX.md
+ * gotcha 5), which then fails EISCONN. Seccomp cannot see the family, but the address length
+ * tells: 16 (sockaddr_in) and 28 (sockaddr_in6) return 0 without a syscall; any other length
+ * (AF_UNIX: nng's reconnect) is a real connect. One rule per value: libseccomp takes one
+ * comparison per argument and rule. */
+static int
+add_connect(struct build *b)
+{
+	const scmp_datum_t in4 = 16, in6 = 28;
+	int r;
+
+	if (!b->p->connect_inet_noop)
+		return rule0(b, SCMP_ACT_ALLOW, "connect");
+	if ((r = rule1(b, SCMP_ACT_ERRNO(0), "connect", SCMP_A2(SCMP_CMP_EQ, in4))) < 0 ||
+	    (r = rule1(b, SCMP_ACT_ERRNO(0), "connect", SCMP_A2(SCMP_CMP_EQ, in6))) < 0 ||
+	    (r = rule1(b, SCMP_ACT_ALLOW, "connect", SCMP_A2(SCMP_CMP_LT, in4))) < 0 ||
+	    (r = rule1(b, SCMP_ACT_ALLOW, "connect", SCMP_A2(SCMP_CMP_GT, in6))) < 0)
+		return r;
+	for (scmp_datum_t len = in4 + 1; len < in6; len++)
+		if ((r = rule1(b, SCMP_ACT_ALLOW, "connect", SCMP_A2(SCMP_CMP_EQ, len))) < 0)
+			return r;
+	return 0;
+}
+
 static int
 add_sockets(struct build *b)
 {
 	int r;
+
+	if ((r = add_connect(b)) < 0)
+		return r;
 
 	if ((r = rule1(b, SCMP_ACT_ALLOW, "socketpair", SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0)
 		return r;
