@@ -110,7 +110,9 @@ check_binds(const struct jail_spec *s, struct jail_ctx *c)
 		    path_under(b->dst, "/dev"))
 			return -EINVAL;
 		/* Resolved in our (the caller's) view: inside, the host root is only at /old. */
-		if (!b->src || realpath(b->src, c->bind_src[i]) == NULL)
+		if (!b->src || b->src[0] != '/')
+			return -EINVAL;
+		if (realpath(b->src, c->bind_src[i]) == NULL)
 			return -errno;
 		c->binds[i] = (struct jail_bind){ c->bind_src[i], b->dst, b->rw };
 	}
@@ -207,13 +209,13 @@ static int
 child_namespaces(struct jail_ctx *c)
 {
 	int flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
-	const char *host = c->spec->tenant && *c->spec->tenant ? c->spec->tenant : "corral";
+	const char *host = jail_safe_name(c->spec->tenant);
 
 	if (c->net != JAIL_NET_HOST)
 		flags |= CLONE_NEWNET;
 	if (unshare(flags) < 0)
 		return jail_fail(c, errno, "unshare mount/ipc/uts/cgroup/net namespaces");
-	if (sethostname(host, strnlen(host, 64)) < 0)
+	if (sethostname(host, strlen(host)) < 0)
 		return jail_fail(c, errno, "sethostname");
 	if (c->net == JAIL_NET_LO)
 		return lo_up(c);
@@ -541,16 +543,23 @@ close_programs(struct jail_ctx *c)
 	}
 }
 
+/* SIGCHLD and the forwarded signals: blocked before fork, read through a signalfd after. */
+static void
+reaper_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	for (const int *s = fwd_signals; *s; s++)
+		sigaddset(set, *s);
+}
+
 static int
 start(struct jail_ctx *c, int sp[2], sigset_t *old, pid_t *pid)
 {
 	sigset_t set;
 	int r;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	for (const int *s = fwd_signals; *s; s++)
-		sigaddset(&set, *s);
+	reaper_sigset(&set);
 	if (sigprocmask(SIG_BLOCK, &set, old) < 0)
 		return -errno;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -603,10 +612,7 @@ jail_exec(const struct jail_spec *spec, jail_report_fn report, void *ctx, int *w
 	close_programs(&c);
 	for (size_t i = 0; i < spec->nkeep; i++)
 		close(spec->keep_fds[i]);	/* the peer must see EOF when the program dies */
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	for (const int *s = fwd_signals; *s; s++)
-		sigaddset(&set, *s);
+	reaper_sigset(&set);
 	if ((rp.sigfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
 		r = -errno;
 		kill(rp.pid, SIGKILL);

@@ -179,10 +179,10 @@ fs_system(struct jail_ctx *c)
 	return 0;
 }
 
-/* Only names, never a path through something the host chose: tenant names are checked by the
- * supervisor's config loader; this is the last line. */
-static const char *
-safe_name(const char *s)
+/* Host name and passwd name: tenant names are checked by the supervisor's config loader;
+ * this is the last line. */
+const char *
+jail_safe_name(const char *s)
 {
 	if (!s || !*s || strlen(s) > 32)
 		return "corral";
@@ -196,7 +196,7 @@ safe_name(const char *s)
 static int
 fs_etc(struct jail_ctx *c)
 {
-	const char *name = safe_name(c->spec->tenant);
+	const char *name = jail_safe_name(c->spec->tenant);
 	char src[96], dst[96], text[512];
 	struct stat sb;
 	int r;

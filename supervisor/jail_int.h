@@ -26,6 +26,9 @@ struct jail_ctx {
 int jail_fail(struct jail_ctx *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* s if it is a plain name ([A-Za-z0-9._-], at most 32), else "corral". */
+const char *jail_safe_name(const char *s);
+
 /* In the child, in its new mount namespace: build the new root and pivot into it. */
 int jail_fs_build(struct jail_ctx *c);
 
