@@ -640,8 +640,9 @@ gh_compare_commits(struct tool_io *io, const struct tool_call *call, json_t **re
 
 	*result = NULL;
 	memset(&g, 0, sizeof(g));
-	if (base == NULL || head == NULL || strstr(base, "..") || strstr(head, "..")) {
-		r = tool_pg_fail(err, ERR_SCHEMA, "base/head: a ref never contains '..'");
+	if (base == NULL || head == NULL || *base == '\0' || *head == '\0' ||
+	    strstr(base, "..") || strstr(head, "..")) {
+		r = tool_pg_fail(err, ERR_SCHEMA, "base/head: empty, or holding '..' (never in a ref)");
 		goto out;
 	}
 	if ((size_t)snprintf(basehead, sizeof(basehead), "%s...%s", base, head) >=

@@ -544,3 +544,39 @@ Test(github, path_arguments_are_encoded_or_refused)
 	famb_inject(&T, "trigger_workflow", "{" A ",\"workflow_id\":\"deploy.yml\",\"ref\":\"main\"}",
 	    "workflow_id", FAMB_ENC_SEG, "/repos/octo-org/hello-world/actions/workflows/%s/dispatches");
 }
+
+Test(github, compare_refs_are_one_segment_or_refused)
+{
+	static const struct {
+		const char *base;
+		const char *raw;	/* NULL: refused before any request */
+	} cases[] = {
+		{ "v1.0.0", "/repos/octo-org/hello-world/compare/v1.0.0...main" },
+		{ "feature/x", "/repos/octo-org/hello-world/compare/feature%2Fx...main" },
+		{ "a?b#c", "/repos/octo-org/hello-world/compare/a%3Fb%23c...main" },
+		{ "a\r\nX: y", "/repos/octo-org/hello-world/compare/a%0D%0AX%3A%20y...main" },
+		{ "%2e%2e", "/repos/octo-org/hello-world/compare/%252e%252e...main" },
+		{ "../../x", NULL }, { "..", NULL }, { "a..b", NULL }, { "", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *a = json_pack("{s:s, s:s, s:s, s:s}", "owner", "octo-org", "repo",
+		    "hello-world", "base", cases[i].base, "head", "main"), *r, *log;
+		size_t n0 = fake_count(&T.fake);
+		struct tool_err err;
+		int rc = harness_call_unchecked(&T.h, &tool_fam_github_actions, "compare_commits", a,
+		    &r, &err);
+
+		log = famb_log_since(&T, n0);
+		if (cases[i].raw == NULL) {
+			cr_assert(rc < 0 && json_array_size(log) == 0, "%s: not refused", cases[i].base);
+		} else {
+			cr_assert_eq(json_array_size(log), 1, "%s", cases[i].base);
+			cr_assert_str_eq(json_string_value(json_object_get(json_array_get(log, 0),
+			    "raw_path")), cases[i].raw);
+		}
+		json_decref(log);
+		json_decref(r);
+		json_decref(a);
+	}
+}

@@ -380,3 +380,43 @@ Test(gitlab, path_arguments_are_encoded_or_refused)
 	    "artifact_path", FAMB_ENC_PATH, "/api/v4/projects/group%2Fsub%2Fproj/jobs/2003/"
 	    "artifacts/%s");
 }
+
+Test(gitlab, refs_stay_query_values_and_retry_after_is_honoured)
+{
+	static const char *const refs[] = { "main&status=failed", "a#b", "../../x", "v1?x=y",
+	    "r\xc3\xa9" "f", "%2e%2e" };
+	json_t *r, *e, *q;
+	int64_t t0;
+	size_t n0;
+
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+		json_t *a = json_pack("{s:s, s:s}", "project_id", "group/sub/proj", "ref", refs[i]);
+		struct tool_err err;
+
+		n0 = fake_count(&T.fake);
+		cr_assert_eq(harness_call_unchecked(&T.h, &tool_fam_gitlab_ci, "list_pipelines", a,
+		    &r, &err), 0, "%s: %s", refs[i], err.text);
+		e = entry(n0, 0);
+		q = json_object_get(e, "query");
+		cr_assert_str_eq(field(e, "raw_path"), "/api/v4/projects/group%2Fsub%2Fproj/pipelines");
+		cr_assert_str_eq(json_string_value(json_array_get(json_object_get(q, "ref"), 0)),
+		    refs[i]);
+		cr_assert_null(json_object_get(q, "status"), "%s smuggled a parameter", refs[i]);
+		json_decref(e);
+		json_decref(r);
+		json_decref(a);
+	}
+	cr_assert_eq(fake_control(&T.fake, "{\"modes\":[{\"mode\":\"status\",\"status\":429,"
+	    "\"retry_after\":1,\"message\":\"Retry later\"}]}"), 0);
+	n0 = fake_count(&T.fake);
+	t0 = harness_now_ms();
+	json_decref(famb_ok(&T, "get_pipeline", "{" A ",\"pipeline_id\":1000}"));
+	cr_assert(harness_now_ms() - t0 >= 900, "Retry-After not honoured");
+	cr_assert_eq(fake_count(&T.fake) - n0, 2);
+	cr_assert_eq(fake_control(&T.fake, "{\"modes\":[{\"mode\":\"status\",\"status\":429,"
+	    "\"retry_after\":1,\"message\":\"Retry later\"}]}"), 0);
+	n0 = fake_count(&T.fake);
+	cr_assert(strstr(famb_fail(&T, "retry_pipeline", "{" A ",\"pipeline_id\":1000}", ERR_RATE,
+	    429), "Retry later") != NULL);
+	cr_assert_eq(fake_count(&T.fake) - n0, 1, "a write was retried");
+}

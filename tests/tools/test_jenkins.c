@@ -369,3 +369,22 @@ Test(jenkins, job_names_are_encoded_or_refused)
 	famb_inject(&T, "disable_job", "{\"job_name\":\"deploy\"}", "job_name", FAMB_ENC_JOBPATH,
 	    "/%s/disable");
 }
+
+Test(jenkins, retry_after_is_honoured_for_reads_only)
+{
+	int64_t t0;
+	size_t n0;
+
+	cr_assert_eq(fake_control(&T.fake, "{\"modes\":[{\"mode\":\"status\",\"status\":503,"
+	    "\"retry_after\":1}]}"), 0);
+	n0 = fake_count(&T.fake);
+	t0 = harness_now_ms();
+	json_decref(famb_ok(&T, "get_nodes", "{}"));
+	cr_assert(harness_now_ms() - t0 >= 900, "Retry-After not honoured");
+	cr_assert_eq(fake_count(&T.fake) - n0, 2);
+	cr_assert_eq(fake_control(&T.fake, "{\"modes\":[{\"mode\":\"status\",\"status\":503,"
+	    "\"retry_after\":1}]}"), 0);
+	n0 = fake_count(&T.fake);
+	famb_fail(&T, "disable_job", "{\"job_name\":\"deploy\"}", ERR_HTTP, 503);
+	cr_assert_eq(fake_count(&T.fake) - n0, 1, "a write was retried");
+}
