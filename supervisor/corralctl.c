@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include "agents/loader.h"
+#include "policy/polcli.h"
+#include "supervisor/auditcli.h"
+#include "tools/canary.h"
+#include "tools/canary_json.h"
 #include "ipc/err.h"
 #include "ipc/json.h"
 #include "ipc/limits.h"
@@ -328,6 +332,85 @@ cmd_agent(int argc, char **argv)
 	return agent_validate_cli(argc - 1, argv + 1, stdout, stderr);
 }
 
+static int
+cmd_policy(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: corralctl policy check FILE... | eval FILE... --request JSON "
+		    "[--evidence JSON] [-o json] | replay FILE... --audit FILE\n");
+		return 2;
+	}
+	return pol_cli(argc - 1, argv + 1, stdout, stderr);
+}
+
+static int
+cmd_audit(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: corralctl audit verify FILE... [--key FILE] | tail FILE | "
+		    "query FILE... [--tenant T] [--principal P] [--tool F] [--op O] [--since T] "
+		    "[-o table|json]\n");
+		return 2;
+	}
+	return auditcli_main(argc - 1, argv + 1, stdout, stderr);
+}
+
+/* canary judge [-o json] < INPUT: the deterministic judge, offline. */
+static int
+cmd_canary(int argc, char **argv)
+{
+	char *in = NULL, *out = NULL, err[512] = "";
+	size_t len = 0, cap = 0;
+	bool json = out_json;
+	int r;
+
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+			json = strcmp(argv[++i], "json") == 0;
+	if (argc < 2 || strcmp(argv[1], "judge") != 0) {
+		fprintf(stderr, "usage: corralctl canary judge [-o json] < INPUT.json\n");
+		return 2;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= LIM_CANARY_INPUT_MAX || (nb = realloc(in, cap + 65536)) == NULL) {
+				fprintf(stderr, "corralctl canary: input too large\n");
+				free(in);
+				return 2;
+			}
+			in = nb;
+			cap += 65536;
+		}
+		if ((n = fread(in + len, 1, cap - len, stdin)) == 0)
+			break;
+		len += n;
+	}
+	if (json) {
+		r = canary_judge_json(in, len, &out, err, sizeof(err));
+		if (r == 0)
+			printf("%s\n", out);
+	} else {
+		struct canary_doc *doc = NULL;
+		struct canary_result res;
+
+		memset(&res, 0, sizeof(res));
+		r = canary_doc_parse(in, len, &doc, err, sizeof(err));
+		if (r == 0 && (r = canary_judge(canary_doc_input(doc), &res)) == 0)
+			canary_result_print_table(&res, stdout);
+		canary_result_free(&res);
+		canary_doc_free(doc);
+	}
+	if (r < 0)
+		fprintf(stderr, "corralctl canary judge: %s\n", err[0] ? err : err_str(r));
+	free(in);
+	free(out);
+	return r < 0 ? 2 : 0;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const struct {
@@ -342,6 +425,9 @@ static const struct {
 	{ "reload", cmd_reload, true, "reload                       re-read the configuration" },
 	{ "tools", cmd_tools, false, "tools [FAMILY] [-o json]     families, ops, parameters" },
 	{ "agent", cmd_agent, false, "agent validate FILE          check an agent YAML file" },
+	{ "policy", cmd_policy, false, "policy check|eval|replay     offline policy tools" },
+	{ "audit", cmd_audit, false, "audit verify|tail|query      read and verify audit logs" },
+	{ "canary", cmd_canary, false, "canary judge [-o json]       the canary judge on stdin" },
 };
 
 static void
