@@ -25,18 +25,33 @@ text_block(const char *text)
 	return json_pack("{s:s, s:s}", "type", "text", "text", text);
 }
 
-/* Append blocks under role, merging with the previous message when the role repeats. */
+/* Append blocks under role, merging with the previous message when the role repeats (a
+ * plain-text user message becomes a text block then). A lone user text stays a string, as
+ * the API's own examples write it. */
 static void
 push(json_t *msgs, const char *role, json_t *blocks)
 {
-	json_t *last = json_array_get(msgs, json_array_size(msgs) - 1);
+	json_t *last = json_array_get(msgs, json_array_size(msgs) - 1), *content;
 
 	if (json_array_size(blocks) == 0) {
 		json_decref(blocks);
 		return;
 	}
 	if (last && strcmp(json_string_value(json_object_get(last, "role")), role) == 0) {
-		json_array_extend(json_object_get(last, "content"), blocks);
+		content = json_object_get(last, "content");
+		if (json_is_string(content)) {
+			content = json_pack("[o]", text_block(json_string_value(content)));
+			json_object_set_new(last, "content", content);
+		}
+		json_array_extend(content, blocks);
+		json_decref(blocks);
+		return;
+	}
+	if (strcmp(role, "user") == 0 && json_array_size(blocks) == 1 &&
+	    strcmp(json_string_value(json_object_get(json_array_get(blocks, 0), "type")),
+	    "text") == 0) {
+		json_array_append_new(msgs, json_pack("{s:s, s:O}", "role", role, "content",
+		    json_object_get(json_array_get(blocks, 0), "text")));
 		json_decref(blocks);
 		return;
 	}

@@ -27,18 +27,18 @@ is_openai_host(const char *url)
 	return n == strlen("api.openai.com") && strncasecmp(h, "api.openai.com", n) == 0;
 }
 
+/* Arguments go back as the JSON text of the (neutral) object: a call whose text was not JSON
+ * goes back as "{}" (its text reached the model in the tool result that reported it). */
 static json_t *
 call_out(const json_t *tc)
 {
-	const char *raw = json_string_value(json_object_get(tc, "invalid_arguments"));
-	char *args = raw ? NULL : json_dumps(json_object_get(tc, "arguments"), JSON_COMPACT);
+	char *args = json_dumps(json_object_get(tc, "arguments"), JSON_COMPACT);
 	json_t *o;
 
-	if (raw == NULL && args == NULL)
+	if (args == NULL)
 		return NULL;
 	o = json_pack("{s:O, s:s, s:{s:O, s:s}}", "id", json_object_get(tc, "id"), "type",
-	    "function", "function", "name", json_object_get(tc, "name"), "arguments",
-	    raw ? raw : args);
+	    "function", "function", "name", json_object_get(tc, "name"), "arguments", args);
 	free(args);
 	return o;
 }
