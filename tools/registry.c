@@ -9,6 +9,7 @@ extern const struct tool_family tool_fam_prometheus;
 extern const struct tool_family tool_fam_github_actions;
 extern const struct tool_family tool_fam_gitlab_ci;
 extern const struct tool_family tool_fam_jenkins;
+extern const struct tool_family tool_fam_flux;
 extern const struct tool_family tool_fam_model;
 
 static const struct tool_family *const families[] = {
@@ -18,6 +19,7 @@ static const struct tool_family *const families[] = {
 	&tool_fam_github_actions,
 	&tool_fam_gitlab_ci,
 	&tool_fam_jenkins,
+	&tool_fam_flux,
 	&tool_fam_model,
 };
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "workers/execkind.h"
 #include "workers/kinds.h"
 #include "workers/runtime.h"
 
@@ -13,7 +14,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: corral-worker --kind http|exec|model --family NAME --socket PATH "
-	    "[--threads N]\n"
+	    "[--threads N] [--kubectl PATH] [--flux PATH]\n"
 	    "Runs one tool family for corrald inside its confinement. Not for direct use:\n"
 	    "corrald starts it through corral-jail and talks to it over PATH.\n");
 }
@@ -26,11 +27,14 @@ main(int argc, char **argv)
 		{ "family", required_argument, NULL, 'f' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "kubectl", required_argument, NULL, 'K' },
+		{ "flux", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	struct wrk_opts o = { .kind = TOOL_KIND_HTTP, .threads = 4 };
 	const struct wrk_kind_ops *kops = &wrk_kind_http;
+	struct exec_kind_opts xo = { 0 };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -50,6 +54,12 @@ main(int argc, char **argv)
 		case 't':
 			o.threads = atoi(optarg);
 			break;
+		case 'K':
+			xo.kubectl = optarg;
+			break;
+		case 'F':
+			xo.flux = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -61,6 +71,10 @@ main(int argc, char **argv)
 	if (o.family == NULL || o.socket_path == NULL) {
 		usage(stderr);
 		return 2;
+	}
+	if (o.kind == TOOL_KIND_EXEC) {
+		exec_kind_configure(&xo);
+		kops = &wrk_kind_exec;
 	}
 	return wrk_main(&o, kops);
 }
