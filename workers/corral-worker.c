@@ -72,6 +72,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (o.kind == TOOL_KIND_MODEL)
+		kops = &wrk_kind_model;
 	if (o.kind == TOOL_KIND_EXEC) {
 		exec_kind_configure(&xo);
 		kops = &wrk_kind_exec;

@@ -11,5 +11,6 @@ struct kind_thread {		/* per pool thread state of a kind */
 };
 
 extern const struct wrk_kind_ops wrk_kind_http;
+extern const struct wrk_kind_ops wrk_kind_model;	/* workers/modelkind.c */
 
 #endif
