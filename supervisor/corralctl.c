@@ -224,11 +224,11 @@ cmd_call(int argc, char **argv)
 	const char *args = "{}", *tenant = NULL;
 	char tool[256], *res, *et;
 	bool dry = false;
-	int i, r;
+	int i, r, wait_s = 0;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: corralctl call FAMILY OP [--args JSON] [--tenant T] "
-		    "[--dry-run] [-o json]\n");
+		    "[--dry-run] [--wait SECONDS] [-o json]\n");
 		return 2;
 	}
 	for (i = 3; i < argc; i++) {
@@ -238,6 +238,8 @@ cmd_call(int argc, char **argv)
 			tenant = argv[++i];
 		else if (strcmp(argv[i], "--dry-run") == 0)
 			dry = true;
+		else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
+			wait_s = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "corralctl call: unknown argument '%s'\n", argv[i]);
 			return 2;
@@ -245,7 +247,90 @@ cmd_call(int argc, char **argv)
 	}
 	snprintf(tool, sizeof(tool), "%s%s%s", argv[1], tenant ? "@" : "", tenant ? tenant : "");
 	r = ctl_request(tool, argv[2], args, dry, &res, &et);
+	/* Pending: the same call is asked again until it is decided or --wait runs out. */
+	for (int waited = 0; r == ERR_PENDING && waited < wait_s; waited++) {
+		if (waited == 0)
+			fprintf(stderr, "corralctl: %s\n", et ? et : "pending approval");
+		free(res);
+		free(et);
+		sleep(1);
+		r = ctl_request(tool, argv[2], args, dry, &res, &et);
+	}
 	return report(r, res, et, "call");
+}
+
+static int
+cmd_approvals(int argc, char **argv)
+{
+	bool pending = false;
+	char *res, *et;
+	json_t *j, *a;
+	size_t i;
+	int r;
+
+	for (int k = 1; k < argc; k++)
+		if (strcmp(argv[k], "--pending") == 0)
+			pending = true;
+	r = ctl_request("corral", "approvals", pending ? "{\"pending\":true}" : "{}", false, &res,
+	    &et);
+	if (r < 0 || out_json)
+		return report(r, res, et, "approvals");
+	if ((j = json_loads(res, 0, NULL)) == NULL)
+		return report(ERR_PROTO, res, et, "approvals");
+	printf("%-16s %-10s %-12s %-28s %-34s %s\n", "ID", "STATE", "TENANT", "PRINCIPAL",
+	    "CALL", "VOTES");
+	json_array_foreach(j, i, a) {
+		char call[80];
+
+		snprintf(call, sizeof(call), "%s.%s", json_string_value(json_object_get(a, "tool")),
+		    json_string_value(json_object_get(a, "op")));
+		printf("%-16.16s %-10s %-12s %-28s %-34s %zu/%lld\n",
+		    json_string_value(json_object_get(a, "id")),
+		    json_string_value(json_object_get(a, "state")),
+		    json_string_value(json_object_get(a, "tenant")),
+		    json_string_value(json_object_get(a, "principal")), call,
+		    json_array_size(json_object_get(a, "votes")),
+		    json_integer_value(json_object_get(a, "quorum")));
+	}
+	json_decref(j);
+	free(res);
+	free(et);
+	return 0;
+}
+
+static int
+vote_cmd(int argc, char **argv, const char *op)
+{
+	const char *reason = NULL;
+	char *args, *res, *et;
+	json_t *a;
+	int r;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: corralctl %s ID [--reason TEXT]\n", op);
+		return 2;
+	}
+	for (int k = 2; k + 1 < argc; k++)
+		if (strcmp(argv[k], "--reason") == 0)
+			reason = argv[k + 1];
+	a = json_pack("{s:s, s:s?}", "id", argv[1], "reason", reason);
+	args = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	r = ctl_request("corral", op, args, false, &res, &et);
+	free(args);
+	return report(r, res, et, op);
+}
+
+static int
+cmd_approve(int argc, char **argv)
+{
+	return vote_cmd(argc, argv, "approve");
+}
+
+static int
+cmd_deny(int argc, char **argv)
+{
+	return vote_cmd(argc, argv, "deny");
 }
 
 static int
@@ -423,6 +508,9 @@ static const struct {
 	{ "call", cmd_call, true, "call FAMILY OP --args JSON   make a call through corrald" },
 	{ "run", cmd_run, true, "run AGENT INPUT              run an agent, show progress" },
 	{ "reload", cmd_reload, true, "reload                       re-read the configuration" },
+	{ "approvals", cmd_approvals, true, "approvals [--pending]        approvals you may see" },
+	{ "approve", cmd_approve, true, "approve ID [--reason TEXT]   vote for a pending call" },
+	{ "deny", cmd_deny, true, "deny ID [--reason TEXT]      vote against a pending call" },
 	{ "tools", cmd_tools, false, "tools [FAMILY] [-o json]     families, ops, parameters" },
 	{ "agent", cmd_agent, false, "agent validate FILE          check an agent YAML file" },
 	{ "policy", cmd_policy, false, "policy check|eval|replay     offline policy tools" },

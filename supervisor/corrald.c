@@ -24,6 +24,7 @@
 int sup_modules_open(struct sup *s);
 void sup_modules_close(struct sup *s);
 int sup_reload(struct sup *s);
+void sup_approvals_tick(struct sup *s);
 
 int64_t
 sup_now_ms(void)
@@ -316,6 +317,7 @@ loop(struct sup *s)
 		router_tick(s, now);
 		if (s->audit)
 			audit_tick(s->audit, audit_now_ms());
+		sup_approvals_tick(s);
 		if (s->stopping) {
 			stop_tick(s, now);
 			if (all_stopped(s) && router_inflight(s) == 0)
@@ -510,11 +512,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	umask(077);
-	if (mkdir(s.cfg->runtime_dir, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(s.cfg->runtime_dir, 0711) < 0 && errno != EEXIST) {
 		log_msg(LOG_ERR, "runtime dir %s: %s", s.cfg->runtime_dir, strerror(errno));
 		return 1;
 	}
-	chmod(s.cfg->runtime_dir, 0700);
+	/* Traverse-only for others: the control socket inside is reachable (its peer uid decides
+	 * the role); everything else in it is private to root or to one worker. */
+	chmod(s.cfg->runtime_dir, 0711);
 	if ((s.epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 || setup_signals(&s) < 0)
 		return 1;
 	if (sup_modules_open(&s) < 0 || agents_load(&s, false) < 0)

@@ -20,6 +20,7 @@
 #include "ipc/json.h"
 #include "ipc/limits.h"
 #include "ipc/log.h"
+#include "supervisor/approval.h"
 #include "supervisor/router_int.h"
 #include "supervisor/sup.h"
 
@@ -239,6 +240,53 @@ status_json(struct sup *s, const struct ctl_client *c)
 }
 
 int sup_reload(struct sup *s);
+json_t *sup_approvals_list(struct sup *s, const char *tenant, bool pending_only);
+int sup_approval_vote(struct sup *s, const char *tenant, const char *id,
+    const struct approval_identity *who, bool approve, const char *reason, json_t **out);
+
+/* The approver's identity, from the kernel's peer uid: user name and group names. */
+static void
+vote(struct sup *s, struct ctl_client *c, uint64_t id, json_t *args, bool approve)
+{
+	const char *aid = json_string_value(json_object_get(args, "id"));
+	const char *why = json_string_value(json_object_get(args, "reason"));
+	struct passwd *pw = getpwuid(c->uid);
+	struct approval_identity who = { .uid = c->uid };
+	char user[64] = "", *gnames[64];
+	gid_t gl[64];
+	int ng = 64, r;
+	json_t *out = NULL;
+
+	if (aid == NULL) {
+		answer_err(s, c, id, ERR_SCHEMA, "approve/deny needs an approval id");
+		return;
+	}
+	if (pw != NULL) {
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+		who.user = user;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, gl, &ng) < 0)
+			ng = 0;
+	} else {
+		ng = 0;
+	}
+	for (int i = 0; i < ng; i++) {
+		struct group *g = getgrgid(gl[i]);
+
+		gnames[i] = strdup(g ? g->gr_name : "");
+	}
+	who.groups = (const char *const *)gnames;
+	who.ngroups = (size_t)ng;
+	r = sup_approval_vote(s, c->role == ROLE_ADMIN ? NULL : c->tenant, aid, &who, approve, why,
+	    &out);
+	for (int i = 0; i < ng; i++)
+		free(gnames[i]);
+	if (r < 0)
+		answer_err(s, c, id, r, r == ERR_DENIED ? "you are not one of its approvers" :
+		    r == -EALREADY ? "you have voted on it already" :
+		    r == -ESTALE ? "it is no longer pending" : NULL);
+	else
+		answer_json(s, c, id, out);
+}
 
 static void
 command(struct sup *s, struct ctl_client *c, struct msg *m)
@@ -264,6 +312,12 @@ command(struct sup *s, struct ctl_client *c, struct msg *m)
 			answer_err(s, c, m->id, ERR_SCHEMA, "run needs agent and input");
 		else if ((r = sup_run_start(s, &o, agent, input)) < 0)
 			answer_err(s, c, m->id, r, r == ERR_NOTFOUND ? "no such agent" : NULL);
+	} else if (strcmp(m->op, "approvals") == 0) {
+		answer_json(s, c, m->id, sup_approvals_list(s, c->role == ROLE_ADMIN ? NULL :
+		    c->tenant, json_is_true(json_object_get(args, "pending"))));
+	} else if ((strcmp(m->op, "approve") == 0 || strcmp(m->op, "deny") == 0) &&
+	    c->role != ROLE_VIEWER) {
+		vote(s, c, m->id, args, strcmp(m->op, "approve") == 0);
 	} else if (strcmp(m->op, "reload") == 0 && c->role == ROLE_ADMIN) {
 		int r = sup_reload(s);
 

@@ -12,6 +12,7 @@
 #include "ipc/err.h"
 #include "ipc/log.h"
 #include "policy/policy.h"
+#include "supervisor/approval.h"
 #include "supervisor/audit.h"
 #include "supervisor/cred.h"
 #include "supervisor/router_int.h"
@@ -74,6 +75,101 @@ sup_observe_result(struct sup *s, const struct call *c, const char *result, json
 
 /* ---------------------------------------------------------------- deciding */
 
+/* A denied or expired approval keeps answering its call for this long; after that the same
+ * call may ask again. */
+#define APPROVAL_REJECT_MEMORY_MS	(10 * 60 * 1000)
+
+static void
+audit_approval(struct sup *s, const struct approval *ap, const char *event, const char *by)
+{
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "approval",
+	    "event", event, "approval", ap->id, "tenant", ap->tenant, "principal", ap->principal,
+	    "tool", ap->tool, "op", ap->op, "state",
+	    approval_state_name(approval_state(ap, sup_wall_ms())));
+
+	if (by)
+		json_object_set_new(rec, "by", json_string(by));
+	sup_audit(s, rec);
+	json_decref(rec);
+}
+
+/* What the approval store says about this exact call (tenant, principal, tool, op, canonical
+ * args, dry run, policy hash). */
+static enum pol_approval_state
+approval_for(struct sup *s, const struct pol_request *rq, const char *phash,
+    const struct approval **found, char hash[AUDIT_HEX_LEN + 1])
+{
+	struct approval_req ar = { .tenant = rq->tenant, .principal = rq->principal,
+		.tool = rq->tool, .op = rq->op, .args = rq->args, .dry_run = rq->dry_run,
+		.policy_hash = phash };
+	const struct approval *ap;
+	int64_t now = rq->now_ms;
+
+	*found = NULL;
+	if (s->approvals == NULL || approval_call_hash(&ar, hash) < 0 ||
+	    (ap = approval_find(s->approvals, hash)) == NULL)
+		return POL_APPROVAL_NONE;
+	*found = ap;
+	switch (approval_state(ap, now)) {
+	case APPROVAL_APPROVED:
+		return POL_APPROVAL_GRANTED;
+	case APPROVAL_PENDING:
+		return POL_APPROVAL_NONE;
+	case APPROVAL_DENIED:
+	case APPROVAL_EXPIRED:
+		if (now - (ap->decided_ms ? ap->decided_ms : ap->expires_ms) <
+		    APPROVAL_REJECT_MEMORY_MS)
+			return POL_APPROVAL_REJECTED;
+		/* FALLTHROUGH */
+	default:
+		*found = NULL;
+		return POL_APPROVAL_NONE;
+	}
+}
+
+/* PENDING: find or create the approval this call waits for; its id goes to the caller. */
+static void
+approval_ask(struct sup *s, const struct pol_request *rq, const struct pol_decision *d,
+    const char *phash, const struct approval *existing, json_t *rec, char *reason, size_t rlen)
+{
+	struct approval_req ar = { .tenant = rq->tenant, .principal = rq->principal,
+		.tool = rq->tool, .op = rq->op, .args = rq->args, .dry_run = rq->dry_run,
+		.policy_hash = phash, .reason = d->reason };
+	const struct approval *ap = existing;
+	int r;
+
+	if (ap == NULL && d->approval != NULL && s->approvals != NULL) {
+		ar.approvers = d->approval->approvers;
+		ar.napprovers = d->approval->napprovers;
+		ar.quorum = d->approval->quorum;
+		ar.expires_ms = rq->now_ms + d->approval->timeout_ms;
+		r = approval_create(s->approvals, &ar, rq->now_ms, &ap);
+		if (r == 0)
+			audit_approval(s, ap, "requested", NULL);
+		else if (r != -EEXIST)
+			ap = NULL;
+	}
+	if (ap == NULL) {
+		snprintf(reason, rlen, "needs an approval, but it could not be recorded");
+		return;
+	}
+	json_object_set_new(rec, "approval", json_pack("{s:s, s:s%, s:I}", "id", ap->id,
+	    "short", ap->id, (size_t)APPROVAL_ID_SHORT, "expires_ms", (json_int_t)ap->expires_ms));
+	snprintf(reason, rlen, "waiting for approval %.*s (%u of %zu approvers needed; expires in "
+	    "%llds): corralctl approve %.*s", APPROVAL_ID_SHORT, ap->id, ap->quorum,
+	    ap->napprovers, (long long)((ap->expires_ms - rq->now_ms) / 1000), APPROVAL_ID_SHORT,
+	    ap->id);
+}
+
+static enum dec
+deny(json_t *rec, char *reason, size_t rlen, const char *text)
+{
+	snprintf(reason, rlen, "%s", text);
+	json_object_set_new(rec, "decision", json_string("deny"));
+	json_object_set_new(rec, "reason", json_string(reason));
+	return DEC_DENY;
+}
+
 enum dec
 sup_decide(struct sup *s, const struct origin *o, const struct tool_family *f,
     const struct tool_op *op, json_t *args, bool dry_run, json_t *rec, char *reason, size_t rlen)
@@ -82,7 +178,11 @@ sup_decide(struct sup *s, const struct origin *o, const struct tool_family *f,
 		.op = op->name, .opdef = op, .args = args, .now_ms = sup_wall_ms(),
 		.dry_run = dry_run };
 	struct pol_state st = { .rates = s->rates, .evidence = evidence_lookup };
+	const struct approval *ap = NULL;
+	char hash[AUDIT_HEX_LEN + 1];
+	const char *phash;
 	struct pol_decision d;
+	json_t *dj;
 	int r;
 
 	if (s->policy == NULL) {
@@ -92,43 +192,50 @@ sup_decide(struct sup *s, const struct origin *o, const struct tool_family *f,
 			json_object_set_new(rec, "rules", json_pack("[s]", "builtin:admin"));
 			return DEC_ALLOW;
 		}
-		snprintf(reason, rlen, "no policy is loaded: default deny");
-		json_object_set_new(rec, "decision", json_string("deny"));
-		json_object_set_new(rec, "reason", json_string(reason));
-		return DEC_DENY;
+		return deny(rec, reason, rlen, "no policy is loaded: default deny");
 	}
-	json_object_set_new(rec, "policy_hash", json_string(pol_set_hash(s->policy)));
+	phash = pol_set_hash(s->policy);
+	json_object_set_new(rec, "policy_hash", json_string(phash));
+	st.approval = approval_for(s, &rq, phash, &ap, hash);
 	if ((r = pol_decide(s->policy, &rq, &st, &d)) < 0) {
-		snprintf(reason, rlen, "policy evaluation failed: %s", err_str(r));
-		json_object_set_new(rec, "decision", json_string("deny"));
-		json_object_set_new(rec, "reason", json_string(reason));
-		return DEC_DENY;
-	}
-	{
-		json_t *dj = pol_decision_json(&d);
+		char t[128];
 
-		json_object_set_new(rec, "decision", json_string(pol_effect_name(d.effect)));
-		if (dj) {
-			json_object_set(rec, "rules", json_object_get(dj, "rules"));
-			if (json_object_get(dj, "obligations"))
-				json_object_set(rec, "obligations", json_object_get(dj, "obligations"));
-			json_decref(dj);
-		}
+		snprintf(t, sizeof(t), "policy evaluation failed: %s", err_str(r));
+		return deny(rec, reason, rlen, t);
+	}
+	json_object_set_new(rec, "decision", json_string(pol_effect_name(d.effect)));
+	if ((dj = pol_decision_json(&d)) != NULL) {
+		json_object_set(rec, "rules", json_object_get(dj, "rules"));
+		if (json_object_get(dj, "obligations"))
+			json_object_set(rec, "obligations", json_object_get(dj, "obligations"));
+		json_decref(dj);
 	}
 	snprintf(reason, rlen, "%s", d.reason);
 	if (d.reason[0])
 		json_object_set_new(rec, "reason", json_string(d.reason));
-	if (d.effect == POL_ALLOW && d.dry_run_only && !dry_run) {
-		snprintf(reason, rlen, "policy allows this call only as a dry run");
-		json_object_set_new(rec, "decision", json_string("deny"));
-		json_object_set_new(rec, "reason", json_string(reason));
+	if (st.approval == POL_APPROVAL_REJECTED && ap != NULL && d.effect != POL_ALLOW) {
+		char t[160];
+
+		snprintf(t, sizeof(t), "approval %.*s was %s", APPROVAL_ID_SHORT, ap->id,
+		    approval_state_name(approval_state(ap, rq.now_ms)));
+		return deny(rec, reason, rlen, t);
+	}
+	if (d.effect == POL_ALLOW && d.dry_run_only && !dry_run)
+		return deny(rec, reason, rlen, "policy allows this call only as a dry run "
+		    "(call again with dry_run)");
+	if (d.effect == POL_PENDING) {
+		approval_ask(s, &rq, &d, phash, ap, rec, reason, rlen);
+		return DEC_PENDING;
+	}
+	if (d.effect != POL_ALLOW)
 		return DEC_DENY;
+	if (st.approval == POL_APPROVAL_GRANTED && ap != NULL) {
+		json_object_set_new(rec, "approval", json_pack("{s:s}", "id", ap->id));
+		if (approval_consume(s->approvals, ap->id, rq.now_ms) == 0)
+			audit_approval(s, ap, "consumed", NULL);
 	}
-	if (d.effect == POL_ALLOW) {
-		pol_rate_commit(s->rates, s->policy, &rq, &d);
-		return DEC_ALLOW;
-	}
-	return d.effect == POL_PENDING ? DEC_PENDING : DEC_DENY;
+	pol_rate_commit(s->rates, s->policy, &rq, &d);
+	return DEC_ALLOW;
 }
 
 /* ---------------------------------------------------------------- modules */
@@ -233,14 +340,31 @@ sup_modules_open(struct sup *s)
 		log_msg(LOG_ERR, "audit %s: %s", c->audit_path, err[0] ? err : err_str(r));
 		return r;
 	}
-	explicit_bzero(key, sizeof(key));
 	audit_set_redactor(s->audit, cred_redactor(s->creds));
+	{
+		char dir[4096];
+		size_t nbad = 0;
+
+		snprintf(dir, sizeof(dir), "%s/approvals", c->state_dir);
+		r = approval_store_open(dir, key, (struct approval_store **)&s->approvals, &nbad, err,
+		    sizeof(err));
+		explicit_bzero(key, sizeof(key));
+		if (r < 0) {
+			log_msg(LOG_ERR, "approvals %s: %s", dir, err[0] ? err : err_str(r));
+			return r;
+		}
+		if (nbad)
+			log_msg(LOG_WARNING, "approvals: %zu file(s) did not verify and were not "
+			    "loaded: %s", nbad, err);
+	}
 	return 0;
 }
 
 void
 sup_modules_close(struct sup *s)
 {
+	approval_store_close(s->approvals);
+	s->approvals = NULL;
 	audit_close(s->audit);
 	s->audit = NULL;
 	pol_set_free(s->policy);
@@ -249,4 +373,63 @@ sup_modules_close(struct sup *s)
 	s->rates = NULL;
 	cred_store_free(s->creds);
 	s->creds = NULL;
+}
+
+/* ---------------------------------------------------------------- approvals (ctl, timers) */
+
+static void
+expired_cb(void *arg, const struct approval *ap)
+{
+	audit_approval(arg, ap, "expired", NULL);
+}
+
+void sup_approvals_tick(struct sup *s);
+
+void
+sup_approvals_tick(struct sup *s)
+{
+	if (s->approvals)
+		approval_sweep(s->approvals, sup_wall_ms(), expired_cb, s);
+}
+
+json_t *sup_approvals_list(struct sup *s, const char *tenant, bool pending_only);
+
+json_t *
+sup_approvals_list(struct sup *s, const char *tenant, bool pending_only)
+{
+	const struct approval *aps[256];
+	json_t *arr = json_array();
+	int64_t now = sup_wall_ms();
+	size_t n;
+
+	if (s->approvals == NULL)
+		return arr;
+	n = approval_list(s->approvals, tenant, pending_only, now, aps, 256);
+	for (size_t i = 0; i < n && i < 256; i++)
+		json_array_append_new(arr, approval_to_json(aps[i], now));
+	return arr;
+}
+
+int sup_approval_vote(struct sup *s, const char *tenant, const char *id,
+    const struct approval_identity *who, bool approve, const char *reason, json_t **out);
+
+/* A vote from the control socket; tenant non-NULL restricts to that tenant's approvals. */
+int
+sup_approval_vote(struct sup *s, const char *tenant, const char *id,
+    const struct approval_identity *who, bool approve, const char *reason, json_t **out)
+{
+	const struct approval *ap;
+	int r;
+
+	if (s->approvals == NULL)
+		return ERR_NOTFOUND;
+	if ((r = approval_lookup(s->approvals, id, &ap)) < 0)
+		return r;
+	if (tenant != NULL && strcmp(ap->tenant, tenant) != 0)
+		return ERR_NOTFOUND;	/* another tenant's approval does not exist for you */
+	if ((r = approval_vote(s->approvals, ap->id, who, approve, reason, sup_wall_ms(), &ap)) < 0)
+		return r;
+	audit_approval(s, ap, approve ? "approve" : "deny", who->user);
+	*out = approval_to_json(ap, sup_wall_ms());
+	return 0;
 }

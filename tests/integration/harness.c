@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,12 @@ hx_run(char **out, const char *const *argv)
 int
 hx_ctl(struct hx *h, char **out, const char *const *argv)
 {
+	return hx_ctl_as(h, 0, out, argv);
+}
+
+int
+hx_ctl_as(struct hx *h, uid_t uid, char **out, const char *const *argv)
+{
 	const char *av[32];
 	char tmp[] = "/tmp/corral-ctl-XXXXXX";
 	int n = 0, fd = mkstemp(tmp), st;
@@ -137,6 +144,9 @@ hx_ctl(struct hx *h, char **out, const char *const *argv)
 	av[n] = NULL;
 	if ((pid = fork()) == 0) {
 		dup2(fd, 1);
+		dup2(fd, 2);
+		if (uid != 0 && (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
+			_exit(126);
 		execv(av[0], (char *const *)av);
 		_exit(127);
 	}

@@ -30,6 +30,8 @@ void hx_cleanup(struct hx *h);
 /* Run corralctl (argv NULL-terminated, without the program name) with -s sock; returns its
  * exit status and fills *out with stdout (malloc'd). */
 int hx_ctl(struct hx *h, char **out, const char *const *argv);
+/* The same as a given uid (the control socket maps peer uids to roles). */
+int hx_ctl_as(struct hx *h, uid_t uid, char **out, const char *const *argv);
 /* corralctl -o json status, parsed. */
 json_t *hx_status(struct hx *h);
 json_t *hx_worker(json_t *status, const char *name);
