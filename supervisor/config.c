@@ -319,7 +319,7 @@ static int
 load_models(struct ld *l, const struct ydoc_node *s)
 {
 	static const char *const keys[] = { "name", "provider", "base_url", "model", "credential",
-		"script", "api_version", NULL };
+		"script", "api_version", "allow_private", NULL };
 	static const char *const providers[] = { "openai", "anthropic", "google", "script", NULL };
 	struct config *c = l->c;
 
@@ -345,6 +345,7 @@ load_models(struct ld *l, const struct ydoc_node *s)
 		get_str(l, m, "credential", false, &mo->credential);
 		get_path(l, m, "script", false, &mo->script);
 		get_str(l, m, "api_version", false, &mo->api_version);
+		get_bool(l, m, "allow_private", &mo->allow_private);
 		for (k = 0; mo->provider && providers[k]; k++)
 			if (strcmp(providers[k], mo->provider) == 0)
 				break;

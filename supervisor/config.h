@@ -68,6 +68,7 @@ struct cfg_model {
 	char *credential;
 	char *script;			/* script provider: YAML file of turns */
 	char *api_version;		/* anthropic */
+	bool allow_private;		/* base_url may resolve to loopback/private addresses */
 	int line, col;
 };
 

@@ -129,6 +129,18 @@ sup_agent_def_json(struct sup *s, const struct worker *w)
 }
 
 int worker_plan_agent(struct sup *s, const char *agent, const char *tenant);
+int worker_plan_family(struct sup *s, const char *family, const char *tenant);
+const struct cfg_agent *sup_agent_cfg(struct sup *s, const char *agent, const char *tenant);
+
+const struct cfg_agent *
+sup_agent_cfg(struct sup *s, const char *agent, const char *tenant)
+{
+	for (size_t i = 0; i < nagent_slots; i++)
+		if (strcmp(slot_name(&agent_slots[i]), agent) == 0 &&
+		    strcmp(agent_slots[i].cfg->tenant, tenant) == 0)
+			return agent_slots[i].cfg;
+	return NULL;
+}
 
 static int
 agents_plan(struct sup *s)
@@ -140,6 +152,11 @@ agents_plan(struct sup *s)
 		if (worker_agent(s, slot_name(&agent_slots[i]), t->name) != NULL)
 			continue;
 		if ((r = worker_plan_agent(s, slot_name(&agent_slots[i]), t->name)) < 0)
+			return r;
+		/* The tenant's model gateway, when one of its agents names a model. */
+		if (agent_slots[i].cfg->model && tool_family_find("model") != NULL &&
+		    worker_for(s, "model", t->name) == NULL &&
+		    (r = worker_plan_family(s, "model", t->name)) < 0)
 			return r;
 	}
 	return 0;

@@ -51,6 +51,12 @@ sup_observe_result(struct sup *s, const struct call *c, const char *result, json
 	struct evidence *e;
 	json_t *res;
 
+	if (strcmp(c->family, "model") == 0) {
+		if ((res = json_loads(result, 0, NULL)) != NULL)
+			sup_model_usage(s, c, res, rec);
+		json_decref(res);
+		return;
+	}
 	if (strcmp(c->family, "prometheus") != 0 || strcmp(c->op, "canary_analyze") != 0)
 		return;
 	if ((res = json_loads(result, 0, NULL)) == NULL || !json_is_object(res)) {

@@ -168,12 +168,20 @@ dispatch(struct sup *s, const struct origin *o, struct call *c, const struct too
 	json_t *ctx;
 	int r;
 
-	if (ep && ep->credential && strcmp(ep->credential, "none") != 0 &&
-	    (secret = sup_cred_get(s, ep->credential, o->tenant)) == NULL)
-		return ERR_CONFIG;
-	if (secret && (c->secret = strdup(secret)) == NULL)
+	if (strcmp(c->family, "model") == 0) {
+		/* The model gateway: the caller's configured model, never one it names. */
+		if ((r = sup_model_ctx(s, o, &ctx, &secret)) < 0)
+			return r;
+	} else {
+		if (ep && ep->credential && strcmp(ep->credential, "none") != 0 &&
+		    (secret = sup_cred_get(s, ep->credential, o->tenant)) == NULL)
+			return ERR_CONFIG;
+		ctx = make_ctx(s, ep, secret);
+	}
+	if (secret && (c->secret = strdup(secret)) == NULL) {
+		json_decref(ctx);
 		return -ENOMEM;
-	ctx = make_ctx(s, ep, secret);
+	}
 	m.tool = c->family;
 	m.op = c->op;
 	m.args = json_dumps(c->args, JSON_COMPACT | JSON_SORT_KEYS);
@@ -233,7 +241,10 @@ router_call(struct sup *s, const struct origin *o, struct msg *m)
 	json_object_set(rec, "args", args);
 	if (m->dry_run)
 		json_object_set_new(rec, "dry_run", json_true());
-	d = sup_decide(s, o, f, op, args, m->dry_run, rec, reason, sizeof(reason));
+	if (strcmp(f->name, "model") == 0)
+		d = sup_model_decide(s, o, rec, reason, sizeof(reason));
+	else
+		d = sup_decide(s, o, f, op, args, m->dry_run, rec, reason, sizeof(reason));
 	if (d != DEC_ALLOW) {
 		s->calls_denied++;
 		if (sup_audit(s, rec) < 0)

@@ -41,4 +41,13 @@ int sup_run_start(struct sup *s, const struct origin *o, const char *agent, cons
 /* The resolved agent definition sent with RUN (new reference). */
 json_t *sup_agent_def_json(struct sup *s, const struct worker *w);
 
+/* models.c: the model gateway's call context for an agent's model.chat, its decision, token
+ * budgets and the workers it needs. */
+int sup_model_ctx(struct sup *s, const struct origin *o, json_t **ctx, const char **secret);
+enum dec sup_model_decide(struct sup *s, const struct origin *o, json_t *rec, char *reason,
+    size_t rlen);
+void sup_model_usage(struct sup *s, const struct call *c, const json_t *result, json_t *rec);
+const struct cfg_model *sup_agent_model(struct sup *s, const char *agent, const char *tenant);
+const char *sup_cred_get(struct sup *s, const char *name, const char *tenant);
+
 #endif

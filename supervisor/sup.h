@@ -56,6 +56,7 @@ struct worker {
 	char err_buf[1024];
 	size_t err_len;
 	char *dir, *sock;
+	char *state_dir;		/* agents: their private writable directory */
 	int64_t started_ms, ready_ms, deadline_ms, backoff_ms;
 	uint32_t restarts;
 	int64_t deaths[8];		/* times of recent deaths (ring) */

@@ -156,6 +156,30 @@ worker_cleanup(struct sup *s, struct worker *w)
 
 /* ---------------------------------------------------------------- spawn */
 
+/* An agent's private state directory (its memory), the only place it may write:
+ * <state_dir>/agents/<tenant>/<agent>, owned by the tenant's uid, bound at /state. */
+static int
+prepare_state(struct sup *s, struct worker *w)
+{
+	char path[4096];
+	const char *parts[] = { "agents", w->tenant, w->agent };
+	size_t off;
+
+	off = (size_t)snprintf(path, sizeof(path), "%s", s->cfg->state_dir);
+	for (size_t i = 0; i < 3; i++) {
+		off += (size_t)snprintf(path + off, sizeof(path) - off, "/%s", parts[i]);
+		if (off >= sizeof(path))
+			return -ENAMETOOLONG;
+		if (mkdir(path, i == 2 ? 0700 : 0711) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (geteuid() == 0 && w->uid != 0 && chown(path, w->uid, w->gid) < 0)
+		return -errno;
+	free(w->state_dir);
+	w->state_dir = strdup(path);
+	return w->state_dir ? 0 : -ENOMEM;
+}
+
 static int
 prepare_dir(struct sup *s, struct worker *w)
 {
@@ -178,6 +202,8 @@ prepare_dir(struct sup *s, struct worker *w)
 	if (mkdir(w->dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	unlink(w->sock);
+	if (w->kind == TOOL_KIND_AGENT && (r = prepare_state(s, w)) < 0)
+		return r;
 	/* The worker runs as its tenant's uid: its private directory is its own. */
 	if (geteuid() == 0 && w->uid != 0 && chown(w->dir, w->uid, w->gid) < 0)
 		return -errno;
@@ -218,6 +244,10 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 	}
 	ARG("--bind-rw");
 	FMT("%s:/ipc", w->dir);
+	if (w->kind == TOOL_KIND_AGENT && w->state_dir) {
+		ARG("--bind-rw");
+		FMT("%s:/state", w->state_dir);
+	}
 	ARG("--");
 	if (w->kind == TOOL_KIND_AGENT) {
 		ARG(s->agent_path);
@@ -736,6 +766,8 @@ addr_is_internal(const struct sockaddr *sa)
 	return true;
 }
 
+bool sup_model_egress(struct sup *s, const char *host, unsigned port, bool *allow_private);
+
 /* Is host:port one this worker's endpoints may reach? Sets *allow_private. */
 static bool
 egress_allowed(struct sup *s, struct worker *w, const char *host, unsigned port,
@@ -743,6 +775,8 @@ egress_allowed(struct sup *s, struct worker *w, const char *host, unsigned port,
 {
 	struct config *c = s->cfg;
 
+	if (w->family && strcmp(w->family->name, "model") == 0)
+		return sup_model_egress(s, host, port, allow_private);
 	for (size_t i = 0; w->family && i < c->nendpoints; i++) {
 		const struct cfg_endpoint *ep = &c->endpoints[i];
 		char h[256];
@@ -920,6 +954,19 @@ worker_status_json(const struct worker *w, int64_t now)
 }
 
 int worker_plan_agent(struct sup *s, const char *agent, const char *tenant);
+int worker_plan_family(struct sup *s, const char *family, const char *tenant);
+
+int
+worker_plan_family(struct sup *s, const char *family, const char *tenant)
+{
+	const struct cfg_tenant *t = config_tenant(s->cfg, tenant);
+	const struct tool_family *f = tool_family_find(family);
+
+	if (f == NULL)
+		return ERR_UNKNOWN;
+	return worker_new(s, f->kind, f, tenant, NULL, t ? t->uid : 0, t ? t->gid : 0) ? 0 :
+	    -ENOMEM;
+}
 
 int
 worker_plan_agent(struct sup *s, const char *agent, const char *tenant)
