@@ -156,4 +156,15 @@
 #define LIM_CANARY_GROUPS_MAX	64u		/* distinct groups (weights and metrics' groups) */
 #define LIM_CANARY_SAMPLES_MAX	100000u		/* one series; keeps every rank and tie sum exact in binary64 */
 
+/* --- operations: readiness, metrics, forwarded logs (supervisor/notify, metrics, ops) --- */
+#define LIM_NOTIFY_MSG_MAX	4096u		/* one sd_notify datagram */
+#define LIM_NOTIFY_STATUS_MAX	256u		/* its STATUS= text */
+#define LIM_METRICS_SERIES_MAX	8192u		/* series in corrald's registry */
+#define LIM_METRICS_LABEL_MAX	128u		/* one label value */
+#define LIM_METRICS_TEXT_MAX	(4u << 20)	/* the rendered exposition text */
+#define LIM_METRICS_INTERVAL_MS	15000		/* default textfile interval... */
+#define LIM_METRICS_INTERVAL_MIN_MS 1000	/* ...and the shortest allowed */
+#define LIM_WORKER_LOG_LINES	50		/* forwarded lines per worker per window... */
+#define LIM_WORKER_LOG_WINDOW_MS 1000		/* ...the rest are counted and dropped */
+
 #endif
