@@ -96,6 +96,7 @@
 #define LIM_AGENT_QUEUED_RUNS	16		/* RUNs waiting while one runs */
 #define LIM_AGENT_MEMORY_TURNS	20		/* previous exchanges loaded into a run */
 #define LIM_AGENT_MEMORY_ROWS	1000		/* exchanges kept per agent */
+#define LIM_AGENT_MEMORY_TEXT_MAX (16u << 10)	/* input or answer kept per exchange */
 
 /* --- supervision (supervisor/) --- */
 #define LIM_CALL_DEADLINE_MS	60000		/* default per-call deadline */
@@ -111,7 +112,7 @@
 
 /* --- worker rlimits (defaults; tenants may set lower) --- */
 #define LIM_RL_NOFILE		256
-#define LIM_RL_NPROC		64
+#define LIM_RL_NPROC		512		/* per uid: threads count; nng+curl workers use ~16 each */
 #define LIM_RL_FSIZE		(64u << 20)
 #define LIM_RL_AS		(1ull << 32)	/* 4 GiB address space (nng/curl threads reserve stacks) */
 #define LIM_RL_AS_EXEC		(16ull << 30)	/* Go binaries reserve large arenas */
@@ -155,6 +156,10 @@
 #define LIM_CANARY_METRICS_MAX	256u
 #define LIM_CANARY_GROUPS_MAX	64u		/* distinct groups (weights and metrics' groups) */
 #define LIM_CANARY_SAMPLES_MAX	100000u		/* one series; keeps every rank and tie sum exact in binary64 */
+#define LIM_CANARY_OP_METRICS_MAX 32u		/* metrics of one prometheus.canary_analyze (2 queries each) */
+#define LIM_CANARY_QUERY_MAX	(16u << 10)	/* one baseline/canary PromQL text */
+#define LIM_CANARY_CHART_POINTS	20000u		/* samples returned with include_series, all metrics */
+#define LIM_EVIDENCE_MAX	4096u		/* canary verdicts corrald keeps as policy evidence */
 
 /* --- operations: readiness, metrics, forwarded logs (supervisor/notify, metrics, ops) --- */
 #define LIM_NOTIFY_MSG_MAX	4096u		/* one sd_notify datagram */

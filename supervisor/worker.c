@@ -236,6 +236,14 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 		ARG("--gid");
 		FMT("%u", (unsigned)w->gid);
 	}
+	{
+		const struct cfg_tenant *t = config_tenant(s->cfg, w->tenant);
+
+		if (t && t->limits.pids) {
+			ARG("--rlimit-nproc");
+			FMT("%u", t->limits.pids);
+		}
+	}
 	ARG("--status-fd");
 	ARG("4");
 	if (w->kind != TOOL_KIND_AGENT) {

@@ -376,8 +376,11 @@ wrk_main(const struct wrk_opts *o, const struct wrk_kind_ops *kops)
 	}
 	w.nth = o->threads < 1 ? 1 : o->threads > WRK_THREADS_MAX ? WRK_THREADS_MAX : o->threads;
 	for (int i = 0; i < w.nth; i++)
-		if (pthread_create(&w.th[i], NULL, pool_thread, &w) != 0)
+		if ((r = pthread_create(&w.th[i], NULL, pool_thread, &w)) != 0) {
+			fprintf(stderr, "corral-worker: thread: %s (RLIMIT_NPROC counts every "
+			    "thread of the tenant's uid)\n", strerror(r));
 			return 1;
+		}
 	r = serve(&w);
 	pthread_mutex_lock(&w.mu);
 	w.stop = true;
