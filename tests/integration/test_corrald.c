@@ -234,3 +234,64 @@ Test(corrald, sigterm_leaves_nothing)
 	cr_assert_eq(kill((pid_t)wpid, 0), -1, "worker %lld survived", (long long)wpid);
 	cr_assert_eq(count_descendants(d), 0);
 }
+
+/* SIGTERM drains: a call in flight when the signal comes still gets its answer. */
+Test(corrald, sigterm_drains_inflight)
+{
+	const char *av[] = { "call", "echo", "sleep", "--args", "{\"ms\":1500}", NULL };
+	char *out = NULL;
+	pid_t c;
+	int st;
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	if ((c = fork()) == 0) {
+		int rc = hx_ctl(&h, &out, av);
+
+		_exit(rc == 0 && strstr(out, "slept_ms") ? 0 : 1);
+	}
+	usleep(400000);
+	kill(h.pid, SIGTERM);
+	waitpid(c, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the in-flight call lost its answer");
+	cr_assert_eq(hx_stop(&h), 0);
+}
+
+/* SIGHUP re-reads the file: a tenant added gets its worker, a tenant removed loses its own;
+ * a broken file keeps the running configuration. */
+Test(corrald, sighup_reload)
+{
+	json_t *st = NULL, *w;
+	char cfg[2048];
+	const char *two = "tenants:\n"
+	    "  demo: { uid: 41001, families: [echo] }\n"
+	    "  blue: { uid: 41003, families: [echo] }\n";
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	snprintf(cfg, sizeof(cfg), "runtime_dir: %s/run\nstate_dir: %s/state\nlibexec_dir: %s\n%s",
+	    h.dir, h.dir, getenv("CORRAL_LIBEXEC"), two);
+	hx_file(&h, "corral.yaml", cfg, 0600);
+	kill(h.pid, SIGHUP);
+	w = hx_wait_state(&h, "echo@blue", "ready", 5000, &st);
+	cr_assert_not_null(w, "the added tenant's worker did not start");
+	json_decref(st);
+	/* broken file: nothing changes */
+	hx_file(&h, "corral.yaml", "tenants: [oops\n", 0600);
+	kill(h.pid, SIGHUP);
+	usleep(300000);
+	w = hx_wait_state(&h, "echo@blue", "ready", 2000, &st);
+	cr_assert_not_null(w, "a broken reload changed the running configuration");
+	json_decref(st);
+	snprintf(cfg, sizeof(cfg), "runtime_dir: %s/run\nstate_dir: %s/state\nlibexec_dir: %s\n%s",
+	    h.dir, h.dir, getenv("CORRAL_LIBEXEC"), echo_cfg);
+	hx_file(&h, "corral.yaml", cfg, 0600);
+	kill(h.pid, SIGHUP);
+	w = hx_wait_state(&h, "echo@blue", "stopped", 5000, &st);
+	cr_assert_not_null(w, "the removed tenant's worker did not stop");
+	json_decref(st);
+	w = hx_wait_state(&h, "echo@demo", "ready", 2000, &st);
+	cr_assert_not_null(w);
+	json_decref(st);
+	cr_assert_eq(hx_stop(&h), 0);
+}
