@@ -18,116 +18,18 @@
 #include "ipc/json.h"
 #include "ipc/limits.h"
 #include "ipc/msg.h"
+#include "supervisor/ctlclient.h"
 #include "tools/tool.h"
 
 #define DEFAULT_SOCKET "/run/corral/ctl.sock"
 
-static const char *sock_path;
+const char *sock_path;
 static bool out_json;
 
-static int
-ctl_connect(void)
+static void
+print_event(void *arg, const char *text)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(sock_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, sock_path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-static int
-read_full(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-
-		if (n == 0)
-			return ERR_CLOSED;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-/* Send one CALL and wait for its answer; EVENTs go to stderr as they come.
- * Returns 0 with *result (JSON text, malloc'd) or the error code with *errtext. */
-static int
-ctl_request(const char *tool, const char *op, const char *args, bool dry, char **result,
-    char **errtext)
-{
-	struct msg m = { .type = MSG_CALL, .id = 1, .dry_run = dry };
-	uint8_t *buf = NULL;
-	size_t len;
-	uint32_t be;
-	int fd, r;
-
-	*result = *errtext = NULL;
-	if ((fd = ctl_connect()) < 0)
-		return fd;
-	m.tool = (char *)tool;
-	m.op = (char *)op;
-	m.args = (char *)args;
-	if ((r = msg_encode(&m, &buf, &len)) < 0)
-		goto out;
-	be = htonl((uint32_t)len);
-	if (write(fd, &be, 4) != 4 || write(fd, buf, len) != (ssize_t)len) {
-		r = -errno;
-		goto out;
-	}
-	for (;;) {
-		struct msg in = { 0 };
-		uint8_t *fb;
-
-		if ((r = read_full(fd, &be, 4)) < 0)
-			goto out;
-		len = ntohl(be);
-		if (len > LIM_MSG_MAX || (fb = malloc(len)) == NULL) {
-			r = ERR_TOOBIG;
-			goto out;
-		}
-		if ((r = read_full(fd, fb, len)) < 0 || (r = msg_decode(fb, len, &in)) < 0) {
-			free(fb);
-			goto out;
-		}
-		free(fb);
-		if (in.type == MSG_EVENT) {
-			fprintf(stderr, "... %s\n", in.text);
-		} else if (in.type == MSG_RESULT) {
-			*result = strdup(in.result);
-			msg_clear(&in);
-			r = 0;
-			goto out;
-		} else if (in.type == MSG_ERROR) {
-			*errtext = in.detail ? NULL : NULL;
-			if (asprintf(errtext, "%s%s%s", in.text, in.detail ? " " : "",
-			    in.detail ? in.detail : "") < 0)
-				*errtext = NULL;
-			r = in.code < 0 ? in.code : ERR_WORKER;
-			msg_clear(&in);
-			goto out;
-		}
-		msg_clear(&in);
-	}
-out:
-	free(buf);
-	close(fd);
-	return r;
+	fprintf(stderr, "... %s\n", text);
 }
 
 static int
@@ -169,7 +71,7 @@ static int
 cmd_status(int argc, char **argv)
 {
 	char *res, *et;
-	int r = ctl_request("corral", "status", "{}", false, &res, &et);
+	int r = ctl_request(sock_path, "corral", "status", "{}", false, print_event, NULL, &res, &et);
 	json_t *j, *ws, *w;
 	size_t i;
 
@@ -246,7 +148,7 @@ cmd_call(int argc, char **argv)
 		}
 	}
 	snprintf(tool, sizeof(tool), "%s%s%s", argv[1], tenant ? "@" : "", tenant ? tenant : "");
-	r = ctl_request(tool, argv[2], args, dry, &res, &et);
+	r = ctl_request(sock_path, tool, argv[2], args, dry, print_event, NULL, &res, &et);
 	/* Pending: the same call is asked again until it is decided or --wait runs out. */
 	for (int waited = 0; r == ERR_PENDING && waited < wait_s; waited++) {
 		if (waited == 0)
@@ -254,7 +156,7 @@ cmd_call(int argc, char **argv)
 		free(res);
 		free(et);
 		sleep(1);
-		r = ctl_request(tool, argv[2], args, dry, &res, &et);
+		r = ctl_request(sock_path, tool, argv[2], args, dry, print_event, NULL, &res, &et);
 	}
 	return report(r, res, et, "call");
 }
@@ -271,8 +173,8 @@ cmd_approvals(int argc, char **argv)
 	for (int k = 1; k < argc; k++)
 		if (strcmp(argv[k], "--pending") == 0)
 			pending = true;
-	r = ctl_request("corral", "approvals", pending ? "{\"pending\":true}" : "{}", false, &res,
-	    &et);
+	r = ctl_request(sock_path, "corral", "approvals", pending ? "{\"pending\":true}" : "{}",
+	    false, print_event, NULL, &res, &et);
 	if (r < 0 || out_json)
 		return report(r, res, et, "approvals");
 	if ((j = json_loads(res, 0, NULL)) == NULL)
@@ -316,7 +218,7 @@ vote_cmd(int argc, char **argv, const char *op)
 	a = json_pack("{s:s, s:s?}", "id", argv[1], "reason", reason);
 	args = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
-	r = ctl_request("corral", op, args, false, &res, &et);
+	r = ctl_request(sock_path, "corral", op, args, false, print_event, NULL, &res, &et);
 	free(args);
 	return report(r, res, et, op);
 }
@@ -347,7 +249,7 @@ cmd_run(int argc, char **argv)
 	a = json_pack("{s:s, s:s}", "agent", argv[1], "input", argv[2]);
 	args = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
-	r = ctl_request("corral", "run", args, false, &res, &et);
+	r = ctl_request(sock_path, "corral", "run", args, false, print_event, NULL, &res, &et);
 	free(args);
 	return report(r, res, et, "run");
 }
@@ -356,7 +258,7 @@ static int
 cmd_reload(int argc, char **argv)
 {
 	char *res, *et;
-	int r = ctl_request("corral", "reload", "{}", false, &res, &et);
+	int r = ctl_request(sock_path, "corral", "reload", "{}", false, print_event, NULL, &res, &et);
 
 	return report(r, res, et, "reload");
 }
