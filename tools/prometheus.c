@@ -15,6 +15,8 @@
 
 #include "ipc/err.h"
 #include "ipc/limits.h"
+#include "tools/canary.h"
+#include "tools/canary_json.h"
 #include "tools/http.h"
 #include "tools/io.h"
 #include "tools/tool.h"
@@ -191,13 +193,17 @@ static int
 prom_do(struct tool_io *io, const struct tool_call *call, const char *what,
     const struct prom_params *pp, json_t **doc, struct tool_err *err)
 {
-	const char *secret = http_ctx_secret(call->ctx), *q = arg_str(call, "query");
+	const char *secret = http_ctx_secret(call->ctx), *q = NULL;
 	struct http_resp resp = { 0 };
-	bool post = q && strlen(q) > GET_QUERY_MAX;
 	struct http_req req;
 	char *form = NULL;
+	bool post;
 	int r;
 
+	for (size_t i = 0; i < pp->n; i++)
+		if (strcmp(pp->k[i], "query") == 0)
+			q = pp->v[i];
+	post = q && strlen(q) > GET_QUERY_MAX;
 	*doc = NULL;
 	if (io == NULL || io->http == NULL) {
 		http_err_set(err, ERR_NOTREADY, 0, false, "no HTTP in this worker");
@@ -405,6 +411,417 @@ op_query_range(struct tool_io *io, const struct tool_call *call, json_t **result
 	return *result ? 0 : -ENOMEM;
 }
 
+/* ---------------------------------------------------------------- canary_analyze */
+
+/* The judge behind canary_analyze is tools/canary.c (docs/CANARY.md); this part fetches the
+ * samples. Each metric names a baseline and a canary PromQL expression; both are evaluated
+ * with query_range over the same window and step, every sample of every returned series is
+ * pooled per side, and the two pools are judged as control (baseline) and experiment
+ * (canary). */
+
+#define CANARY_WINDOW_DEF_S	600.0	/* neither window nor start/end given: the last 10m */
+
+struct side {			/* one side of one metric: samples of every series, pooled */
+	double *v, *t;
+	size_t n, cap;
+	size_t series, nan;
+};
+
+struct canary_run {
+	struct canary_doc *doc;		/* the judge input with empty sample arrays */
+	const char **bq, **cq;		/* queries per metric, borrowed from the call's args */
+	struct side *base, *can;
+	size_t n;
+	double t0, t1, step;
+	char start[32], end[32], step_s[32];
+};
+
+static void
+canary_run_free(struct canary_run *cr)
+{
+	for (size_t i = 0; i < cr->n; i++) {
+		if (cr->base) {
+			free(cr->base[i].v);
+			free(cr->base[i].t);
+		}
+		if (cr->can) {
+			free(cr->can[i].v);
+			free(cr->can[i].t);
+		}
+	}
+	free(cr->base);
+	free(cr->can);
+	free(cr->bq);
+	free(cr->cq);
+	canary_doc_free(cr->doc);
+}
+
+static void
+fmt_rfc3339(double t, char *buf, size_t len)
+{
+	time_t s = (time_t)floor(t);
+	struct tm tm;
+
+	if (gmtime_r(&s, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%.3f", t);
+}
+
+/* window alone (ending now), window with start or end, or start and end. */
+static int
+canary_window(const struct tool_call *call, struct canary_run *cr, struct tool_err *err)
+{
+	const char *w = arg_str(call, "window"), *s = arg_str(call, "start"), *e = arg_str(call, "end");
+	double win = CANARY_WINDOW_DEF_S;
+	struct timespec now;
+
+	if (w && s && e) {
+		http_err_set(err, ERR_SCHEMA, 0, false, "window: give window (with start or end, or "
+		    "alone for the last window up to now) or start and end, not all three");
+		return ERR_SCHEMA;
+	}
+	if ((w && (parse_duration(w, &win) < 0 || win <= 0)) || (s && parse_time(s, &cr->t0) < 0) ||
+	    (e && parse_time(e, &cr->t1) < 0)) {
+		http_err_set(err, ERR_SCHEMA, 0, false, "window/start/end: a positive duration (10m) "
+		    "and RFC 3339 times or Unix seconds");
+		return ERR_SCHEMA;
+	}
+	if (s && !e) {
+		cr->t1 = cr->t0 + win;
+	} else if (!s) {
+		if (!e) {
+			clock_gettime(CLOCK_REALTIME, &now);
+			cr->t1 = (double)now.tv_sec + (double)(now.tv_nsec / 1000000) / 1000.0;
+		}
+		cr->t0 = cr->t1 - win;
+	}
+	if (parse_duration(arg_str(call, "step"), &cr->step) < 0 || cr->step <= 0) {
+		http_err_set(err, ERR_SCHEMA, 0, false, "step: a positive duration (15s, 1m) or seconds");
+		return ERR_SCHEMA;
+	}
+	if (cr->t1 <= cr->t0) {
+		http_err_set(err, ERR_SCHEMA, 0, false, "end is not after start");
+		return ERR_SCHEMA;
+	}
+	if ((cr->t1 - cr->t0) / cr->step > PROM_POINTS_MAX) {
+		http_err_set(err, ERR_SCHEMA, 0, false, "%.0f points per series: Prometheus refuses "
+		    "more than 11,000; use a step of at least %.0fs", (cr->t1 - cr->t0) / cr->step,
+		    ceil((cr->t1 - cr->t0) / PROM_POINTS_MAX));
+		return ERR_SCHEMA;
+	}
+	snprintf(cr->start, sizeof(cr->start), "%.3f", cr->t0);
+	snprintf(cr->end, sizeof(cr->end), "%.3f", cr->t1);
+	snprintf(cr->step_s, sizeof(cr->step_s), "%g", cr->step);
+	return 0;
+}
+
+static bool
+query_ok(const json_t *q)
+{
+	const char *s = json_string_value(q);
+	size_t n = json_string_length(q);
+
+	if (s == NULL || n == 0 || n > LIM_CANARY_QUERY_MAX || strlen(s) != n)
+		return false;
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r') || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* One metric of the argument, checked, as a judge metric: the queries out, empty sample
+ * arrays in. NULL with err filled. */
+static json_t *
+canary_metric(const json_t *m, size_t i, struct canary_run *cr, struct tool_err *err)
+{
+	static const char *const q[] = { "baseline_query", "canary_query" };
+	static const char *const fixed[] = { "control", "experiment" };
+	json_t *c;
+
+	if (!json_is_object(m)) {
+		http_err_set(err, ERR_SCHEMA, 0, false, "metrics[%zu]: expected an object "
+		    "{name, baseline_query, canary_query, ...}", i);
+		return NULL;
+	}
+	for (size_t k = 0; k < 2; k++) {
+		if (json_object_get(m, fixed[k]) != NULL) {
+			http_err_set(err, ERR_SCHEMA, 0, false, "metrics[%zu].%s: not accepted here: "
+			    "the samples come from baseline_query and canary_query", i, fixed[k]);
+			return NULL;
+		}
+		if (!query_ok(json_object_get(m, q[k]))) {
+			http_err_set(err, ERR_SCHEMA, 0, false, "metrics[%zu].%s: required: a PromQL "
+			    "expression of 1 to %u bytes without control characters", i, q[k],
+			    LIM_CANARY_QUERY_MAX);
+			return NULL;
+		}
+	}
+	cr->bq[i] = json_string_value(json_object_get(m, q[0]));
+	cr->cq[i] = json_string_value(json_object_get(m, q[1]));
+	if ((c = json_copy((json_t *)m)) == NULL)
+		return NULL;
+	json_object_del(c, q[0]);
+	json_object_del(c, q[1]);
+	json_object_set_new(c, fixed[0], json_array());
+	json_object_set_new(c, fixed[1], json_array());
+	return c;
+}
+
+/* Check every judge setting before any query is sent, with the judge's own strict parser:
+ * its messages name the argument path ("metrics[1].direction: ..."). */
+static int
+canary_doc_build(const struct tool_call *call, struct canary_run *cr, struct tool_err *err)
+{
+	static const char *const pass[] = { "thresholds", "groups", "confidence", "tolerance" };
+	const char *mode = arg_str(call, "mode");
+	json_t *ms = json_object_get(call->args, "metrics"), *root, *arr, *m, *c;
+	char perr[sizeof(err->text)] = "", *text;
+	size_t i;
+	int r = -ENOMEM;
+
+	if (!json_is_array(ms) || json_array_size(ms) == 0) {
+		http_err_set(err, ERR_SCHEMA, 0, false, "metrics: a non-empty array of "
+		    "{name, baseline_query, canary_query, ...}");
+		return ERR_SCHEMA;
+	}
+	if (json_array_size(ms) > LIM_CANARY_OP_METRICS_MAX) {
+		http_err_set(err, ERR_TOOBIG, 0, false, "metrics: at most %u per call",
+		    LIM_CANARY_OP_METRICS_MAX);
+		return ERR_TOOBIG;
+	}
+	cr->n = json_array_size(ms);
+	cr->bq = calloc(cr->n, sizeof(*cr->bq));
+	cr->cq = calloc(cr->n, sizeof(*cr->cq));
+	cr->base = calloc(cr->n, sizeof(*cr->base));
+	cr->can = calloc(cr->n, sizeof(*cr->can));
+	root = json_object();
+	arr = json_array();
+	if (!cr->bq || !cr->cq || !cr->base || !cr->can || !root || !arr)
+		goto out;
+	json_array_foreach(ms, i, m) {
+		if ((c = canary_metric(m, i, cr, err)) == NULL) {
+			r = err->code ? err->code : -ENOMEM;
+			goto out;
+		}
+		json_array_append_new(arr, c);
+	}
+	for (i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
+		if (json_object_get(call->args, pass[i]) != NULL)
+			json_object_set(root, pass[i], json_object_get(call->args, pass[i]));
+	json_object_set_new(root, "plus", json_boolean(mode && strcmp(mode, "plus") == 0));
+	json_object_set(root, "metrics", arr);
+	if ((text = json_dumps(root, JSON_COMPACT)) == NULL)
+		goto out;
+	r = canary_doc_parse(text, strlen(text), &cr->doc, perr, sizeof(perr));
+	free(text);
+	if (r < 0)
+		http_err_set(err, r == ERR_TOOBIG ? ERR_TOOBIG : ERR_SCHEMA, 0, false, "%s", perr);
+out:
+	json_decref(arr);
+	json_decref(root);
+	return r;
+}
+
+static int
+side_push(struct side *s, double t, double v)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		double *nv, *nt;
+
+		if ((nv = realloc(s->v, cap * sizeof(*nv))) == NULL)
+			return -ENOMEM;
+		s->v = nv;
+		if ((nt = realloc(s->t, cap * sizeof(*nt))) == NULL)
+			return -ENOMEM;
+		s->t = nt;
+		s->cap = cap;
+	}
+	s->t[s->n] = t;
+	s->v[s->n++] = v;
+	return 0;
+}
+
+/* The samples of a matrix answer into s. "NaN" and infinities (a ratio over zero requests)
+ * become NaN, which the metric's nan_strategy then removes or replaces. */
+static int
+side_fill(json_t *doc, struct side *s, struct tool_err *err)
+{
+	json_t *data = json_object_get(doc, "data"), *res = json_object_get(data, "result"), *e, *p;
+	const char *type = json_string_value(json_object_get(data, "resultType"));
+	size_t i, k;
+	int r;
+
+	if (type == NULL || strcmp(type, "matrix") != 0 || !json_is_array(res)) {
+		http_err_set(err, ERR_PROTO, 0, false, "expected a matrix answer, got %s",
+		    type ? type : "none");
+		return ERR_PROTO;
+	}
+	json_array_foreach(res, i, e) {
+		s->series++;
+		json_array_foreach(json_object_get(e, "values"), k, p) {
+			const char *vs = json_string_value(json_array_get(p, 1));
+			json_t *tj = json_array_get(p, 0);
+			char *end;
+			double v;
+
+			if (vs == NULL || !json_is_number(tj)) {
+				http_err_set(err, ERR_PROTO, 0, false, "a sample is not [time, \"value\"]");
+				return ERR_PROTO;
+			}
+			v = strtod(vs, &end);
+			if (end == vs || *end != '\0' || !isfinite(v)) {
+				v = NAN;
+				s->nan++;
+			}
+			if (s->n >= LIM_CANARY_SAMPLES_MAX) {
+				http_err_set(err, ERR_TOOBIG, 0, false, "more than %u samples: aggregate "
+				    "the series in PromQL (sum, avg) or use a larger step",
+				    LIM_CANARY_SAMPLES_MAX);
+				return ERR_TOOBIG;
+			}
+			if ((r = side_push(s, json_number_value(tj), v)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int
+canary_fetch(struct tool_io *io, const struct tool_call *call, struct canary_run *cr,
+    const char *q, struct side *s, const char *what, size_t i, struct tool_err *err)
+{
+	struct prom_params pp = { .n = 0 };
+	json_t *doc;
+	int r;
+
+	pp_add(&pp, "query", q);
+	pp_add(&pp, "start", cr->start);
+	pp_add(&pp, "end", cr->end);
+	pp_add(&pp, "step", cr->step_s);
+	pp_add(&pp, "timeout", arg_str(call, "timeout"));
+	if ((r = prom_do(io, call, "/query_range", &pp, &doc, err)) == 0) {
+		r = side_fill(doc, s, err);
+		json_decref(doc);
+	}
+	if (r < 0) {
+		char msg[sizeof(err->text)];
+
+		snprintf(msg, sizeof(msg), "%s", err->text);
+		snprintf(err->text, sizeof(err->text), "metrics[%zu].%s_query: %s", i, what, msg);
+		if (err->code == 0)
+			err->code = r;
+	}
+	return r;
+}
+
+static json_t *
+side_sizes(const struct side *s)
+{
+	return json_pack("{s:I, s:I, s:I}", "series", (json_int_t)s->series, "points",
+	    (json_int_t)s->n, "nan", (json_int_t)s->nan);
+}
+
+/* [[t, v], ...] with NaN as null, at most *budget points. */
+static json_t *
+side_points(const struct side *s, size_t *budget, bool *cut)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->n && a; i++) {
+		if (*budget == 0) {
+			*cut = true;
+			break;
+		}
+		(*budget)--;
+		json_array_append_new(a, json_pack("[f, o]", s->t[i], isnan(s->v[i]) ? json_null() :
+		    json_real(s->v[i])));
+	}
+	return a;
+}
+
+/* {app_name, the judge's result, window, per metric sample counts[, series]}. */
+static json_t *
+canary_shape(const struct tool_call *call, const struct canary_run *cr,
+    const struct canary_result *res)
+{
+	json_t *judged = NULL, *out, *v, *series, *mj;
+	size_t budget = LIM_CANARY_CHART_POINTS, i;
+	char *text = NULL, t0[40], t1[40];
+	const char *k;
+	bool cut = false;
+
+	if (canary_result_to_json(res, &text) < 0 || (judged = json_loads(text, 0, NULL)) == NULL ||
+	    (out = json_pack("{s:s}", "app_name", arg_str(call, "app_name"))) == NULL) {
+		free(text);
+		json_decref(judged);
+		return NULL;
+	}
+	free(text);
+	json_object_foreach(judged, k, v)
+		json_object_set(out, k, v);
+	json_array_foreach(json_object_get(out, "metrics"), i, mj)
+		if (i < cr->n)
+			json_object_set_new(mj, "samples", json_pack("{s:o, s:o}", "baseline",
+			    side_sizes(&cr->base[i]), "canary", side_sizes(&cr->can[i])));
+	fmt_rfc3339(cr->t0, t0, sizeof(t0));
+	fmt_rfc3339(cr->t1, t1, sizeof(t1));
+	json_object_set_new(out, "window", json_pack("{s:s, s:s, s:f, s:f}", "start", t0, "end", t1,
+	    "seconds", cr->t1 - cr->t0, "step_seconds", cr->step));
+	if (json_is_true(json_object_get(call->args, "include_series"))) {
+		series = json_array();
+		for (i = 0; i < cr->n; i++)
+			json_array_append_new(series, json_pack("{s:s, s:o, s:o}", "name",
+			    res->metrics[i].name, "baseline", side_points(&cr->base[i], &budget, &cut),
+			    "canary", side_points(&cr->can[i], &budget, &cut)));
+		json_object_set_new(out, "series", series);
+		json_object_set_new(out, "series_truncated", json_boolean(cut));
+	}
+	json_decref(judged);
+	return out;
+}
+
+static int
+op_canary_analyze(struct tool_io *io, const struct tool_call *call, json_t **result,
+    struct tool_err *err)
+{
+	struct canary_run cr = { 0 };
+	struct canary_input in;
+	struct canary_metric_in *ms = NULL;
+	struct canary_result res = { 0 };
+	int r;
+
+	if ((r = canary_window(call, &cr, err)) < 0 || (r = canary_doc_build(call, &cr, err)) < 0)
+		goto out;
+	for (size_t i = 0; i < cr.n; i++)
+		if ((r = canary_fetch(io, call, &cr, cr.bq[i], &cr.base[i], "baseline", i, err)) < 0 ||
+		    (r = canary_fetch(io, call, &cr, cr.cq[i], &cr.can[i], "canary", i, err)) < 0)
+			goto out;
+	in = *canary_doc_input(cr.doc);
+	if ((ms = calloc(cr.n, sizeof(*ms))) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < cr.n; i++) {
+		ms[i] = in.metrics[i];
+		ms[i].control = cr.base[i].v;
+		ms[i].ncontrol = cr.base[i].n;
+		ms[i].experiment = cr.can[i].v;
+		ms[i].nexperiment = cr.can[i].n;
+	}
+	in.metrics = ms;
+	if ((r = canary_judge(&in, &res)) < 0) {
+		http_err_set(err, r, 0, false, "canary judge: %s", err_str(r));
+		goto out;
+	}
+	*result = canary_shape(call, &cr, &res);
+	r = *result ? 0 : -ENOMEM;
+out:
+	canary_result_free(&res);
+	free(ms);
+	canary_run_free(&cr);
+	return r;
+}
+
 /* ---------------------------------------------------------------- schema */
 
 #define TIME_RE	"[0-9]+(\\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|z|[+-][0-9]{2}:[0-9]{2})"
@@ -442,19 +859,60 @@ static const struct tool_param p_range[] = {
 	{ 0 }
 };
 
-/* canary_analyze joins this table later (another module); keep the ops in this order. */
+static const char *const canary_modes[] = { "kayenta", "plus", NULL };
+static const struct tool_param p_canary[] = {
+	{ .name = "app_name", .type = TP_STRING, .required = true,
+	  .pattern = "[a-z0-9]([-a-z0-9.]*[a-z0-9])?", .max_len = 253,
+	  .desc = "The application under analysis (Argo CD app or Flux object name): the verdict "
+	  "is recorded as evidence for it, for policies with `same: [app_name]`" },
+	{ .name = "metrics", .type = TP_JSON, .required = true, .max_len = 192 << 10,
+	  .desc = "Array (1 to 32) of {name, baseline_query, canary_query, group, direction "
+	  "(increase|decrease|either), critical, must_have_data, muted, nan_strategy "
+	  "(remove|replace), outliers {strategy, factor}, effect_size {measure, allowed_increase, "
+	  "...}}: each query is PromQL whose samples over the window are that side's data; "
+	  "aggregate to one series (sum, histogram_quantile)" },
+	{ .name = "window", .type = TP_STRING, .pattern = DUR_RE, .max_len = 32,
+	  .desc = "Length of the analysis window: alone it ends now; with start or end it extends "
+	  "from it (default 10m when no start/end is given)" },
+	{ .name = "start", .type = TP_STRING, .pattern = TIME_RE, .max_len = 40,
+	  .desc = "Window start, RFC 3339 or Unix seconds" },
+	{ .name = "end", .type = TP_STRING, .pattern = TIME_RE, .max_len = 40,
+	  .desc = "Window end, RFC 3339 or Unix seconds" },
+	{ .name = "step", .type = TP_STRING, .def = "\"15s\"", .pattern = DUR_RE, .max_len = 32,
+	  .desc = "Sample spacing (query_range step): one sample per step and series" },
+	{ .name = "thresholds", .type = TP_JSON, .max_len = 256,
+	  .desc = "Score thresholds {pass, marginal}, default {pass: 95, marginal: 75}" },
+	{ .name = "groups", .type = TP_JSON, .max_len = 8192,
+	  .desc = "Group weights in percent, e.g. {errors: 60, latency: 40}" },
+	{ .name = "confidence", .type = TP_NUMBER,
+	  .desc = "Mann-Whitney confidence in (0, 1), default 0.98" },
+	{ .name = "tolerance", .type = TP_NUMBER,
+	  .desc = "Allowed shift relative to the estimate, default 0.25" },
+	{ .name = "mode", .type = TP_STRING, .def = "\"kayenta\"", .enums = canary_modes,
+	  .desc = "kayenta: Kayenta's NetflixACAJudge; plus: also flag a spread increase and "
+	  "sparse error bursts (docs/CANARY.md)" },
+	{ .name = "include_series", .type = TP_BOOL, .def = "false",
+	  .desc = "Also return the samples (for a chart)" },
+	P_TIMEOUT,
+	{ 0 }
+};
+
 static const struct tool_op prometheus_ops[] = {
 	{ .name = "query", .desc = "Instant PromQL query: one value per series",
 	  .flags = TOOL_F_IDEMPOTENT, .params = p_query, .timeout_ms = 60000, .run = op_query },
 	{ .name = "query_range", .desc = "Range PromQL query: values over time per series",
 	  .flags = TOOL_F_IDEMPOTENT, .params = p_range, .timeout_ms = 60000,
 	  .run = op_query_range },
+	{ .name = "canary_analyze", .desc = "Canary analysis: baseline vs canary PromQL per metric "
+	  "over a window, judged by Kayenta's Mann-Whitney method; verdict pass, marginal or fail "
+	  "with a score and a classification per metric", .flags = TOOL_F_IDEMPOTENT,
+	  .params = p_canary, .timeout_ms = 120000, .run = op_canary_analyze },
 	{ 0 }
 };
 
 const struct tool_family tool_fam_prometheus = {
 	.name = "prometheus",
-	.desc = "Prometheus: instant and range PromQL queries",
+	.desc = "Prometheus: instant and range PromQL queries, canary analysis",
 	.kind = TOOL_KIND_HTTP,
 	.ops = prometheus_ops,
 };

@@ -15,7 +15,26 @@ Deterministic data: the query text selects the answer.
   contains "nan"        -> sample values "NaN" and "+Inf"
   contains "many"       -> 300 series
   otherwise             -> 3 series {__name__="up", job="api", instance="10.0.0.<i>:9090"}
+
+Canary series (range queries, for prometheus.canary_analyze and the demo): a query with
+track="baseline" or track="canary" and app="APP" answers one synthetic series per side
+{app, track}. The metric comes from the text: histogram_quantile/latency/duration -> p99
+latency in seconds (~0.21), "5.." or error -> error ratio (~0.01), else requests/s (~100).
+Values are a deterministic function of (app, metric, track, timestamp), so the same window
+gives the same samples on every run. The app's profile decides the canary side:
+  healthy   the baseline's value at the same time within +/-1 % (always judged Pass)
+  degraded  error ratio ~5.5x and p99 latency ~2.3x the baseline's; requests unchanged
+  spread    same centre as the baseline, three times the spread (plus mode's variance check)
+  nodata    the canary query returns no series
+  multi     two series per side (the op pools them)
+  nan       every other canary sample is "NaN"
+Profiles: `--data FILE` ({"canary": {"APP": PROFILE}}), control {"state": {"canary": {...}}},
+else by name prefix: bad-, spread-, empty- (nodata), multi-, nan-; anything else is healthy.
 """
+import hashlib
+import json
+import random
+import sys
 import math
 import re
 import time as _time
@@ -51,12 +70,80 @@ def parse_duration(s):
     return sum(int(n) * UNIT[u] for n, u in re.findall(r'([0-9]+)(ms|s|m|h|d|w|y)', s))
 
 
+TRACK = re.compile(r'track="(baseline|canary)"')
+APP = re.compile(r'app="([^"]+)"')
+PREFIX = {'bad-': 'degraded', 'spread-': 'spread', 'empty-': 'nodata', 'multi-': 'multi',
+          'nan-': 'nan'}
+# metric -> (baseline mean, sd, degraded canary mean, sd)
+MODEL = {'latency': (0.21, 0.02, 0.48, 0.05), 'errors': (0.010, 0.002, 0.055, 0.008),
+         'requests': (100.0, 5.0, 100.0, 5.0)}
+DATA = {}
+
+
+def canary_metric(q):
+    if 'histogram_quantile' in q or 'latency' in q or 'duration' in q:
+        return 'latency'
+    if '5..' in q or 'error' in q:
+        return 'errors'
+    return 'requests'
+
+
+def draw(*key):
+    """A deterministic generator for one sample."""
+    h = hashlib.sha256('|'.join(str(k) for k in key).encode()).digest()
+    return random.Random(int.from_bytes(h[:8], 'big'))
+
+
 class PromFake(Fake):
     name = 'prometheus'
 
     def __init__(self, token):
         spec = load_contract('prometheus.json')
         super().__init__(spec, routes_from_openapi3(spec), token)
+        self.profiles = dict(DATA.get('canary', {}))
+
+    def set_state(self, state):
+        self.profiles.update(state.get('canary', {}))
+
+    def profile(self, app):
+        if app in self.profiles:
+            return self.profiles[app]
+        return next((p for k, p in PREFIX.items() if app.startswith(k)), 'healthy')
+
+    def canary_value(self, app, metric, track, prof, t, i):
+        mean, sd, dmean, dsd = MODEL[metric]
+        ms = int(round(t * 1000))
+        base = max(0.0, draw(app, metric, i, ms).gauss(mean, sd))
+        if track == 'baseline':
+            return base
+        if prof == 'degraded':
+            return max(0.0, draw(app, metric, 'canary', i, ms).gauss(dmean, dsd))
+        if prof == 'spread':
+            return max(0.0, mean + 3 * (base - mean))
+        if prof == 'nan' and (ms // 1000) % 2 == 0:
+            return float('nan')
+        return base * (1 + 0.01 * draw(app, metric, 'jitter', i, ms).uniform(-1, 1))
+
+    def canary_series(self, q, start, step, npts):
+        track = TRACK.search(q).group(1)
+        m = APP.search(q)
+        app = m.group(1) if m else 'app'
+        prof = self.profile(app)
+        metric = canary_metric(q)
+        if prof == 'nodata' and track == 'canary':
+            return []
+        out = []
+        for i in range(2 if prof == 'multi' else 1):
+            vals = []
+            for k in range(npts):
+                t = start + k * step
+                v = self.canary_value(app, metric, track, prof, t, i)
+                vals.append([t, 'NaN' if math.isnan(v) else '%.6g' % v])
+            lbl = {'app': app, 'track': track}
+            if prof == 'multi':
+                lbl['instance'] = '10.0.1.%d:8080' % i
+            out.append({'metric': lbl, 'values': vals})
+        return out
 
     def error_body(self, status, message, **extra):
         return {'status': 'error', 'errorType': extra.get('etype', STATUS_TYPE.get(status, 'internal')),
@@ -130,6 +217,9 @@ class PromFake(Fake):
         if (end - start) / step > 11000:
             raise ApiError(400, 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)')
         npts = int(math.floor((end - start) / step)) + 1
+        if TRACK.search(q):
+            return 200, {'status': 'success', 'data': {
+                'resultType': 'matrix', 'result': self.canary_series(q, start, step, npts)}}, {}
         res = [{'metric': m, 'values': [[start + k * step, self.value(q, i, start + k * step)]
                                         for k in range(npts)]}
                for i, m in enumerate(self.series(q))]
@@ -139,4 +229,9 @@ class PromFake(Fake):
 
 
 if __name__ == '__main__':
+    if '--data' in sys.argv:
+        i = sys.argv.index('--data')
+        with open(sys.argv[i + 1]) as fh:
+            DATA = json.load(fh)
+        del sys.argv[i:i + 2]
     fakebase.main(PromFake)
