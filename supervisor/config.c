@@ -517,6 +517,24 @@ load_vars(struct ld *l, const struct ydoc_node *m)
 	return 0;
 }
 
+static int
+load_metrics(struct ld *l, const struct ydoc_node *m)
+{
+	static const char *const keys[] = { "textfile", "interval", NULL };
+	struct ydoc_node *n;
+
+	if (ydoc_want(l->e, l->d, m, YDOC_MAP) < 0)
+		return ERR_TYPE;
+	ydoc_check_keys(l->e, l->d, m, keys);
+	get_path(l, m, "textfile", false, &l->c->metrics_textfile);
+	get_ms(l, m, "interval", &l->c->metrics_interval_ms);
+	if ((n = ydoc_get(m, "interval")) != NULL && l->c->metrics_interval_ms > 0 &&
+	    (l->c->metrics_interval_ms < LIM_METRICS_INTERVAL_MIN_MS ||
+	    l->c->metrics_interval_ms > 3600000))
+		ydoc_errf(l->e, l->d, n, "metrics interval must be between 1s and 1h");
+	return 0;
+}
+
 /* ---------------------------------------------------------------- references */
 
 static const struct cfg_credential *
@@ -630,7 +648,7 @@ load_root(struct ld *l, const struct ydoc_node *root)
 {
 	static const char *const keys[] = { "runtime_dir", "state_dir", "libexec_dir", "control",
 		"workers", "limits", "tenants", "credentials", "endpoints", "models", "agents",
-		"policies", "audit", "vars", NULL };
+		"policies", "audit", "vars", "metrics", NULL };
 	static const char *const wkeys[] = { "isolation", NULL };
 	static const char *const lkeys[] = { "call_deadline", "drain", NULL };
 	struct config *c = l->c;
@@ -676,6 +694,8 @@ load_root(struct ld *l, const struct ydoc_node *root)
 		load_audit(l, n);
 	if ((n = ydoc_get(root, "vars")) != NULL)
 		load_vars(l, n);
+	if ((n = ydoc_get(root, "metrics")) != NULL)
+		load_metrics(l, n);
 	if ((n = ydoc_get(root, "policies")) != NULL) {
 		get_str_list(l, root, "policies", &c->policies, &c->npolicies);
 		for (size_t i = 0; i < c->npolicies; i++) {
@@ -711,6 +731,8 @@ set_defaults(struct config *c)
 		c->audit_checkpoint_every = 1000;
 	if (!c->audit_rotate_size)
 		c->audit_rotate_size = 64ull << 20;
+	if (!c->metrics_interval_ms)
+		c->metrics_interval_ms = LIM_METRICS_INTERVAL_MS;
 	return 0;
 }
 
@@ -832,5 +854,6 @@ config_free(struct config *c)
 	free_list(c->var_values, c->nvars);
 	free(c->path); free(c->dir); free(c->runtime_dir); free(c->state_dir);
 	free(c->libexec_dir); free(c->control_socket); free(c->audit_path);
+	free(c->metrics_textfile);
 	free(c);
 }

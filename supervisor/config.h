@@ -131,6 +131,9 @@ struct config {
 	uint64_t audit_rotate_size;
 	uint32_t audit_checkpoint_every;
 	bool audit_fail_open_reads;	/* reads continue when the audit cannot be written */
+
+	char *metrics_textfile;		/* metrics: textfile: PATH (NULL = no metrics file) */
+	uint32_t metrics_interval_ms;	/* metrics: interval: (default 15 s) */
 };
 
 int config_load(const char *path, struct config **out, struct ydoc_errs *errs);
