@@ -21,6 +21,65 @@ struct run {
 
 static struct run *runs;
 
+/* The last finished run of each agent worker, for `corralctl agents`. */
+struct last_run {
+	const struct worker *w;
+	uint64_t id;
+	char outcome[16];
+	int64_t duration_ms, ended_wall_ms;
+};
+static struct last_run last_runs[256];
+
+static void
+remember(const struct run *run, const char *outcome)
+{
+	size_t i, free_slot = 256;
+
+	for (i = 0; i < 256; i++) {
+		if (last_runs[i].w == run->w)
+			break;
+		if (last_runs[i].w == NULL && free_slot == 256)
+			free_slot = i;
+	}
+	if (i == 256 && (i = free_slot) == 256)
+		return;
+	last_runs[i].w = run->w;
+	last_runs[i].id = run->id;
+	snprintf(last_runs[i].outcome, sizeof(last_runs[i].outcome), "%s", outcome);
+	last_runs[i].duration_ms = sup_now_ms() - run->start_ms;
+	last_runs[i].ended_wall_ms = sup_wall_ms();
+}
+
+json_t *sup_agents_json(struct sup *s, const char *tenant);
+
+json_t *
+sup_agents_json(struct sup *s, const char *tenant)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+		json_t *a, *def;
+
+		if (w->kind != TOOL_KIND_AGENT || (tenant && strcmp(tenant, w->tenant) != 0))
+			continue;
+		def = sup_agent_def_json(s, w);
+		a = json_pack("{s:s, s:s, s:s, s:O?, s:O?, s:O?}", "name", w->agent, "tenant",
+		    w->tenant, "state", worker_state_name(w->state), "model",
+		    json_object_get(def, "gateway_model"), "tools", json_object_get(def, "tools"),
+		    "max_iterations", json_object_get(def, "max_iterations"));
+		json_decref(def);
+		for (size_t k = 0; k < 256; k++)
+			if (last_runs[k].w == w)
+				json_object_set_new(a, "last_run", json_pack("{s:I, s:s, s:I, s:I}",
+				    "id", (json_int_t)last_runs[k].id, "outcome", last_runs[k].outcome,
+				    "duration_ms", (json_int_t)last_runs[k].duration_ms, "ended_ms",
+				    (json_int_t)last_runs[k].ended_wall_ms));
+		json_array_append_new(arr, a);
+	}
+	return arr;
+}
+
 #define RUN_DEADLINE_MS	(10 * 60 * 1000)
 
 static struct run *
@@ -42,6 +101,7 @@ run_end(struct sup *s, struct run *run, struct msg *m)
 
 	sup_audit(s, rec);
 	json_decref(rec);
+	remember(run, m->type == MSG_DONE ? "done" : "failed");
 	for (struct run **pp = &runs; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == run) {
 			*pp = run->next;

@@ -255,6 +255,43 @@ cmd_run(int argc, char **argv)
 }
 
 static int
+cmd_agents(int argc, char **argv)
+{
+	char *res, *et;
+	int r = ctl_request(sock_path, "corral", "agents", "{}", false, print_event, NULL, &res,
+	    &et);
+	json_t *j, *a;
+	size_t i;
+
+	if (r < 0 || out_json)
+		return report(r, res, et, "agents");
+	if ((j = json_loads(res, 0, NULL)) == NULL)
+		return report(ERR_PROTO, res, et, "agents");
+	printf("%-24s %-12s %-9s %-12s %-6s %s\n", "AGENT", "TENANT", "STATE", "MODEL", "TOOLS",
+	    "LAST RUN");
+	json_array_foreach(j, i, a) {
+		json_t *lr = json_object_get(a, "last_run");
+		char last[80] = "-";
+
+		if (lr)
+			snprintf(last, sizeof(last), "#%lld %s in %lld ms",
+			    json_integer_value(json_object_get(lr, "id")),
+			    json_string_value(json_object_get(lr, "outcome")),
+			    json_integer_value(json_object_get(lr, "duration_ms")));
+		printf("%-24s %-12s %-9s %-12s %-6zu %s\n",
+		    json_string_value(json_object_get(a, "name")),
+		    json_string_value(json_object_get(a, "tenant")),
+		    json_string_value(json_object_get(a, "state")),
+		    json_object_get(a, "model") ? json_string_value(json_object_get(a, "model")) :
+		    "-", json_array_size(json_object_get(a, "tools")), last);
+	}
+	json_decref(j);
+	free(res);
+	free(et);
+	return 0;
+}
+
+static int
 cmd_reload(int argc, char **argv)
 {
 	char *res, *et;
@@ -409,6 +446,7 @@ static const struct {
 	{ "status", cmd_status, true, "status [-o table|json]      workers, states, confinement" },
 	{ "call", cmd_call, true, "call FAMILY OP --args JSON   make a call through corrald" },
 	{ "run", cmd_run, true, "run AGENT INPUT              run an agent, show progress" },
+	{ "agents", cmd_agents, true, "agents [-o json]             hosted agents and their last runs" },
 	{ "reload", cmd_reload, true, "reload                       re-read the configuration" },
 	{ "approvals", cmd_approvals, true, "approvals [--pending]        approvals you may see" },
 	{ "approve", cmd_approve, true, "approve ID [--reason TEXT]   vote for a pending call" },

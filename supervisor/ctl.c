@@ -21,6 +21,7 @@
 #include "ipc/limits.h"
 #include "ipc/log.h"
 #include "supervisor/approval.h"
+#include "supervisor/ops.h"
 #include "supervisor/router_int.h"
 #include "supervisor/sup.h"
 
@@ -240,6 +241,7 @@ status_json(struct sup *s, const struct ctl_client *c)
 }
 
 int sup_reload(struct sup *s);
+json_t *sup_agents_json(struct sup *s, const char *tenant);
 json_t *sup_approvals_list(struct sup *s, const char *tenant, bool pending_only);
 int sup_approval_vote(struct sup *s, const char *tenant, const char *id,
     const struct approval_identity *who, bool approve, const char *reason, json_t **out);
@@ -312,6 +314,8 @@ command(struct sup *s, struct ctl_client *c, struct msg *m)
 			answer_err(s, c, m->id, ERR_SCHEMA, "run needs agent and input");
 		else if ((r = sup_run_start(s, &o, agent, input)) < 0)
 			answer_err(s, c, m->id, r, r == ERR_NOTFOUND ? "no such agent" : NULL);
+	} else if (strcmp(m->op, "agents") == 0) {
+		answer_json(s, c, m->id, sup_agents_json(s, c->role == ROLE_ADMIN ? NULL : c->tenant));
 	} else if (strcmp(m->op, "approvals") == 0) {
 		answer_json(s, c, m->id, sup_approvals_list(s, c->role == ROLE_ADMIN ? NULL :
 		    c->tenant, json_is_true(json_object_get(args, "pending"))));
@@ -319,7 +323,7 @@ command(struct sup *s, struct ctl_client *c, struct msg *m)
 	    c->role != ROLE_VIEWER) {
 		vote(s, c, m->id, args, strcmp(m->op, "approve") == 0);
 	} else if (strcmp(m->op, "reload") == 0 && c->role == ROLE_ADMIN) {
-		int r = sup_reload(s);
+		int r = sup_ops_reload(s);
 
 		if (r < 0)
 			answer_err(s, c, m->id, r, "reload failed; the old configuration stays");
