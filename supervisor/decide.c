@@ -15,6 +15,7 @@
 #include "supervisor/approval.h"
 #include "supervisor/audit.h"
 #include "supervisor/cred.h"
+#include "supervisor/ops.h"
 #include "supervisor/router_int.h"
 #include "supervisor/sup.h"
 
@@ -262,10 +263,10 @@ sup_audit(struct sup *s, json_t *rec)
 
 	if (s->audit == NULL)
 		return 0;
-	if ((r = audit_append(s->audit, rec, &seq)) < 0)
-		return r;
-	json_object_set_new(rec, "seq", json_integer((json_int_t)seq));
-	return 0;
+	if ((r = audit_append(s->audit, rec, &seq)) == 0)
+		json_object_set_new(rec, "seq", json_integer((json_int_t)seq));
+	sup_ops_record(s, rec, r);
+	return r;
 }
 
 static int
