@@ -20,6 +20,7 @@
 #include "ipc/err.h"
 #include "ipc/limits.h"
 #include "ipc/log.h"
+#include "supervisor/ops.h"
 #include "supervisor/sup.h"
 #include "workers/sandbox.h"
 
@@ -639,8 +640,7 @@ worker_on_conn(struct sup *s, struct worker *w)
 		} else if (m.type == MSG_HELLO) {
 			on_hello(s, w, &m);
 		} else if (m.type == MSG_LOG) {
-			log_kv(m.level > 7 ? 7 : m.level, m.text, "worker", w->name, "tenant",
-			    w->tenant, NULL);
+			sup_ops_worker_log(s, w, m.level, m.text, "log");
 		} else if (m.type != MSG_PONG) {
 			router_from_worker(s, w, &m);
 		}
@@ -708,8 +708,7 @@ worker_on_stderr(struct sup *s, struct worker *w)
 			*nl = '\0';
 			if (sscanf(w->err_buf, "corral-sigsys nr=%d", &nr) == 1)
 				w->last_syscall = nr;
-			log_kv(LOG_NOTICE, w->err_buf, "worker", w->name, "tenant", w->tenant,
-			    "stream", "stderr", NULL);
+			sup_ops_worker_log(s, w, LOG_NOTICE, w->err_buf, "stderr");
 			w->err_len -= (size_t)(nl + 1 - w->err_buf);
 			memmove(w->err_buf, nl + 1, w->err_len + 1);
 		}
