@@ -18,6 +18,7 @@
 #include "ipc/log.h"
 #include "policy/policy.h"
 #include "supervisor/audit.h"
+#include "supervisor/ops.h"
 #include "supervisor/router_int.h"
 #include "supervisor/sup.h"
 
@@ -221,6 +222,7 @@ begin_stop(struct sup *s)
 	s->stopping = true;
 	s->stop_deadline = sup_now_ms() + s->cfg->drain_ms;
 	log_kv(LOG_INFO, "stopping: draining calls", NULL);
+	sup_ops_stopping(s);
 	if (s->ctl_fd >= 0) {
 		sup_unwatch(s, s->ctl_fd);
 		close(s->ctl_fd);
@@ -241,7 +243,7 @@ on_signal(struct sup *s)
 			begin_stop(s);
 			break;
 		case SIGHUP:
-			if (sup_reload(s) < 0)
+			if (sup_ops_reload(s) < 0)
 				log_kv(LOG_ERR, "reload failed; keeping the old configuration", NULL);
 			break;
 		case SIGCHLD:
@@ -332,6 +334,7 @@ loop(struct sup *s)
 		now = sup_now_ms();
 		worker_tick(s, now);
 		router_tick(s, now);
+		sup_ops_tick(s, now);
 		if (s->audit)
 			audit_tick(s->audit, audit_now_ms());
 		sup_approvals_tick(s);
@@ -555,6 +558,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < s.nworkers; i++)
 		worker_event(&s, s.workers[i], WE_SPAWNED);
 	log_kv(LOG_INFO, "corrald ready", "config", path, "control", s.cfg->control_socket, NULL);
+	sup_ops_ready(&s);
 	r = loop(&s);
 	{
 		json_t *rec = json_pack("{s:s, s:s}", "type", "lifecycle", "event", "stop");
@@ -563,6 +567,7 @@ main(int argc, char **argv)
 		json_decref(rec);
 	}
 	ctl_close_all(&s);
+	sup_ops_stopped(&s);
 	sup_modules_close(&s);
 	log_kv(LOG_INFO, "corrald stopped", NULL);
 	return r < 0 ? 1 : 0;
