@@ -77,6 +77,16 @@ echo_crash(struct tool_io *io, const struct tool_call *call, json_t **result, st
 	return ERR_WORKER;
 }
 
+/* A harmless mutating op: it changes nothing outside the worker, but policy and the audit
+ * treat it as a write (class:write), which the fail-closed tests need. */
+static int
+echo_store(struct tool_io *io, const struct tool_call *call, json_t **result, struct tool_err *err)
+{
+	*result = json_pack("{s:O, s:b}", "stored", json_object_get(call->args, "value"),
+	    "dry_run", call->dry_run);
+	return *result ? 0 : -ENOMEM;
+}
+
 static const char *const crash_how[] = { "segv", "abort", "syscall", "exit", "garbage",
 	NULL };
 
@@ -103,6 +113,12 @@ static const struct tool_param p_crash[] = {
 	{ 0 }
 };
 
+static const struct tool_param p_store[] = {
+	{ .name = "value", .type = TP_STRING, .required = true, .max_len = 1024,
+	  .desc = "Value to store" },
+	{ 0 }
+};
+
 static const struct tool_op echo_ops[] = {
 	{ .name = "echo", .desc = "Return the message", .flags = TOOL_F_IDEMPOTENT | TOOL_F_DRY_RUN,
 	  .params = p_echo, .run = echo_echo },
@@ -110,6 +126,8 @@ static const struct tool_op echo_ops[] = {
 	  .params = p_sleep, .run = echo_sleep },
 	{ .name = "fail", .desc = "Answer with an error", .flags = TOOL_F_IDEMPOTENT,
 	  .params = p_fail, .run = echo_fail },
+	{ .name = "store", .desc = "Pretend to change something (a write for policy and audit)",
+	  .flags = TOOL_F_MUTATING | TOOL_F_DRY_RUN, .params = p_store, .run = echo_store },
 	{ .name = "crash", .desc = "Kill the worker (tests supervision)", .flags = TOOL_F_MUTATING,
 	  .params = p_crash, .run = echo_crash },
 	{ 0 }
@@ -117,7 +135,7 @@ static const struct tool_op echo_ops[] = {
 
 const struct tool_family tool_fam_echo = {
 	.name = "echo",
-	.desc = "Test family: echo, sleep, fail, crash",
+	.desc = "Test family: echo, sleep, fail, store, crash",
 	.kind = TOOL_KIND_HTTP,
 	.ops = echo_ops,
 };
