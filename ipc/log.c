@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,7 +17,8 @@ static struct {
 	char prog[64];
 	int level;
 	bool json;
-} log_cfg = { "corral", LOG_INFO, false };
+	bool journal;		/* stderr is journald's stream: "<N>" level prefix */
+} log_cfg = { "corral", LOG_INFO, false, false };
 
 static const char *const level_names[8] = {
 	"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
@@ -172,6 +175,10 @@ lb_begin(struct lbuf *lb, int level, const char *msg)
 	lb->n = 0;
 	lb->cut = false;
 	lb->json = log_cfg.json;
+	if (log_cfg.journal) {
+		n = (size_t)snprintf(t, sizeof(t), "<%d>", level < 0 ? 0 : level > 7 ? 7 : level);
+		lb_put(lb, t, n);
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -203,12 +210,28 @@ lb_end_write(struct lbuf *lb)
 	}
 }
 
+/* systemd sets $JOURNAL_STREAM to "DEV:INODE" of the stream it connected to stdout/stderr;
+ * only when that is our stderr do we prefix lines with "<N>", which journald turns into the
+ * entry's priority (and strips). */
+static bool
+stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (e == NULL || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *prog, int level, int json)
 {
 	snprintf(log_cfg.prog, sizeof(log_cfg.prog), "%s", prog != NULL ? prog : "corral");
 	log_cfg.level = level;
 	log_cfg.json = json != 0;
+	log_cfg.journal = stderr_is_journal();
 }
 
 void

@@ -8,6 +8,8 @@
  * Quotes, backslashes and control characters are escaped, invalid UTF-8 bytes are shown as
  * \xNN (logfmt) or U+FFFD (JSON), and a line longer than LIM_LOG_LINE_MAX is cut at a character
  * boundary and marked truncated=true. Never pass a secret.
+ * When stderr is journald's stream ($JOURNAL_STREAM names it), each line starts with "<N>",
+ * the syslog level, which journald takes as the entry's priority and strips.
  */
 #ifndef CORRAL_IPC_LOG_H
 #define CORRAL_IPC_LOG_H
