@@ -87,7 +87,8 @@ memory_open(struct loop *l, const char *name)
 	agent_mem_close(a->mem);
 	a->mem = NULL;
 	snprintf(a->mem_agent, sizeof(a->mem_agent), "%s", name);
-	if (agent_mem_open(a->o.state_dir, name, &a->mem, a->mem_why, sizeof(a->mem_why)) < 0)
+	if (agent_mem_open(a->o.state_fd, a->o.state_dir, name, &a->mem, a->mem_why,
+	    sizeof(a->mem_why)) < 0)
 		return NULL;
 	a->mem_why[0] = '\0';
 	return a->mem;

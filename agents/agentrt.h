@@ -22,6 +22,7 @@ struct art;
 
 struct art_opts {
 	const char *state_dir;		/* memory: <state_dir>/<agent>.db; "/state" in the jail */
+	int state_fd;			/* that directory, opened before lock-down; -1: none */
 };
 
 int art_new(struct ipc_conn *conn, const struct art_opts *o, struct art **out);

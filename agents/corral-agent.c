@@ -5,9 +5,11 @@
  *   corral-agent --socket PATH [--state-dir DIR]	(DIR defaults to /state)
  *
  * The runtime (agents/agentrt.h) runs the model loop for agents with a model and relays
- * {"calls": [...]} inputs. Start-up order: no dumps -> Landlock (read everything, write only
- * DIR, no TCP, no signals or abstract sockets outside) -> dial -> seccomp -> HELLO. */
+ * {"calls": [...]} inputs. Start-up order: no dumps -> open DIR -> Landlock (read everything,
+ * write only DIR, no TCP, no signals or abstract sockets outside) -> dial -> seccomp (writes
+ * only relative to DIR's fd) -> HELLO. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +72,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct art_opts o = { .state_dir = "/state" };
+	struct art_opts o = { .state_dir = "/state", .state_fd = -1 };
 	const char *sock = NULL;
 	struct ipc_conn *conn = NULL;
 	struct art *a = NULL;
@@ -91,8 +93,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* absent: memory is off, and the run's result says so */
+	o.state_fd = open(o.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if ((r = lock_fs(o.state_dir)) < 0 || (r = ipc_dial(sock, LIM_HELLO_MS, &conn)) < 0 ||
-	    (r = sbx_seccomp_apply(SBX_AGENT, 0)) < 0 || (r = hello(conn)) < 0 ||
+	    (r = sbx_seccomp_apply_state(SBX_AGENT, 0, o.state_fd)) < 0 || (r = hello(conn)) < 0 ||
 	    (r = art_new(conn, &o, &a)) < 0) {
 		fprintf(stderr, "corral-agent: start: %s\n", err_str(r));
 		ipc_close(conn);

@@ -1,6 +1,9 @@
 /* See memory.h. Rollback journal (no WAL: no shared-memory map), temp tables in memory (no
  * temp files outside the state directory), a busy timeout for a second process on the same
- * file. */
+ * file. SQLite's unix VFS lets a program replace the system calls it makes: its opens and
+ * unlinks of files in the state directory become openat/unlinkat on the directory's fd (the
+ * agent's seccomp filter checks that fd, not names), and fchown, which it calls on a new
+ * journal when running as root, does nothing (the files are the agent's own). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 #include <sqlite3.h>
 
@@ -18,6 +23,68 @@
 struct agent_mem {
 	sqlite3 *db;
 };
+
+static int mem_dirfd = -1;
+static char mem_dir[256];
+static size_t mem_dirlen;
+
+/* The name of path inside the state directory, or NULL when it is elsewhere. */
+static const char *
+in_state(const char *path)
+{
+	const char *name = path + mem_dirlen + 1;
+
+	if (mem_dirfd < 0 || strncmp(path, mem_dir, mem_dirlen) != 0 || path[mem_dirlen] != '/' ||
+	    name[0] == '\0' || strchr(name, '/') != NULL)
+		return NULL;
+	return name;
+}
+
+static int
+mem_open(const char *path, int flags, int mode)
+{
+	const char *name = in_state(path);
+
+	return name ? openat(mem_dirfd, name, flags, mode) : open(path, flags, mode);
+}
+
+static int
+mem_unlink(const char *path)
+{
+	const char *name = in_state(path);
+
+	return name ? unlinkat(mem_dirfd, name, 0) : unlink(path);
+}
+
+static int
+mem_fchown(int fd, uid_t uid, gid_t gid)
+{
+	return 0;
+}
+
+/* Once per process, before the first database is opened. */
+static int
+redirect_io(int dirfd, const char *dir)
+{
+	sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+
+	if (mem_dirfd >= 0)
+		return mem_dirfd == dirfd && strcmp(dir, mem_dir) == 0 ? 0 : -EBUSY;
+	if (vfs == NULL || vfs->xSetSystemCall == NULL || strlen(dir) >= sizeof(mem_dir))
+		return -ENOTSUP;
+	snprintf(mem_dir, sizeof(mem_dir), "%s", dir);
+	mem_dirlen = strlen(mem_dir);
+	while (mem_dirlen > 1 && mem_dir[mem_dirlen - 1] == '/')
+		mem_dir[--mem_dirlen] = '\0';
+	mem_dirfd = dirfd;
+	if (vfs->xSetSystemCall(vfs, "open", (sqlite3_syscall_ptr)mem_open) != SQLITE_OK ||
+	    vfs->xSetSystemCall(vfs, "unlink", (sqlite3_syscall_ptr)mem_unlink) != SQLITE_OK ||
+	    vfs->xSetSystemCall(vfs, "fchown", (sqlite3_syscall_ptr)mem_fchown) != SQLITE_OK) {
+		mem_dirfd = -1;
+		return -ENOTSUP;
+	}
+	return 0;
+}
 
 static const char schema[] =
 	"PRAGMA journal_mode=DELETE;"
@@ -48,8 +115,8 @@ name_ok(const char *s)
 }
 
 int
-agent_mem_open(const char *state_dir, const char *agent, struct agent_mem **out, char *why,
-    size_t whylen)
+agent_mem_open(int dirfd, const char *state_dir, const char *agent, struct agent_mem **out,
+    char *why, size_t whylen)
 {
 	struct agent_mem *m;
 	struct stat st;
@@ -61,9 +128,13 @@ agent_mem_open(const char *state_dir, const char *agent, struct agent_mem **out,
 		snprintf(why, whylen, "the agent name cannot be a file name");
 		return ERR_CONFIG;
 	}
-	if (state_dir == NULL || stat(state_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (dirfd < 0 || state_dir == NULL || fstat(dirfd, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(why, whylen, "no state directory (%s)", state_dir ? state_dir : "none");
 		return -ENOENT;
+	}
+	if ((rc = redirect_io(dirfd, state_dir)) < 0) {
+		snprintf(why, whylen, "SQLite's file access cannot be confined: %s", strerror(-rc));
+		return rc;
 	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.db", state_dir, agent) >= sizeof(path)) {
 		snprintf(why, whylen, "state path too long");

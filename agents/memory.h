@@ -15,12 +15,14 @@
 
 struct agent_mem;
 
-/* Open (creating) <state_dir>/<agent>.db. agent must be a plain name
+/* Open (creating) <state_dir>/<agent>.db through dirfd, the state directory opened before
+ * lock-down: SQLite's opens and unlinks beneath state_dir are redirected to openat/unlinkat
+ * on dirfd, the only writes the agent's seccomp filter allows. agent must be a plain name
  * ([A-Za-z0-9][A-Za-z0-9._-]*, at most LIM_NAME_MAX). On failure why gets one line for the
  * run's result ("no state directory", "cannot open ...") and the error is returned:
- * -ENOENT when state_dir does not exist, ERR_CONFIG for a bad name, -EIO for a database
+ * -ENOENT when there is no state directory (dirfd < 0), ERR_CONFIG for a bad name, -EIO for a database
  * SQLite refuses. */
-int agent_mem_open(const char *state_dir, const char *agent, struct agent_mem **out,
+int agent_mem_open(int dirfd, const char *state_dir, const char *agent, struct agent_mem **out,
     char *why, size_t whylen);
 void agent_mem_close(struct agent_mem *m);	/* NULL-safe */
 

@@ -152,6 +152,7 @@ struct build {
 	scmp_filter_ctx ctx;
 	const struct sbx_profile *p;
 	uint32_t kill;			/* KILL_PROCESS, or LOG/TRAP while debugging */
+	int state_fd;			/* sbx_seccomp_apply_state(): writes only beneath it */
 };
 
 static int
@@ -215,6 +216,32 @@ add_memory(struct build *b)
 	return 0;
 }
 
+/* A read-only kind with a state directory (the agent's memory): any open relative to the
+ * directory's fd, write modes refused elsewhere (libseccomp refuses overlapping rules of
+ * different actions, hence the A0 != fd on the refusals); on files opened there, the writes,
+ * syncs and truncation SQLite makes, and unlinkat of its journal. The path is not what is
+ * checked: the fd is, so a name can never lead a write elsewhere; the directory the fd names
+ * is the jail's /state, and Landlock confines writes there as well. */
+static int
+add_open_state(struct build *b, const int *wflags)
+{
+	static const char *const io[] = { "pwrite64", "fsync", "fdatasync", "ftruncate", NULL };
+	const scmp_datum_t fd = (scmp_datum_t)b->state_fd;
+	int r;
+
+	if ((r = rule1(b, SCMP_ACT_ALLOW, "openat", SCMP_A0(SCMP_CMP_EQ, fd))) < 0 ||
+	    (r = rule1(b, SCMP_ACT_ALLOW, "unlinkat", SCMP_A0(SCMP_CMP_EQ, fd))) < 0)
+		return r;
+	for (const int *f = wflags; *f; f++)
+		if ((r = rule2(b, SCMP_ACT_ERRNO(EACCES), "openat", SCMP_A0(SCMP_CMP_NE, fd),
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, (scmp_datum_t)*f, (scmp_datum_t)*f))) < 0)
+			return r;
+	for (const char *const *s = io; *s; s++)
+		if ((r = rule0(b, SCMP_ACT_ALLOW, *s)) < 0)
+			return r;
+	return 0;
+}
+
 /* Read-only kinds: a write mode is refused with EACCES (a library probing a cache file must
  * not take the worker down); the read-only open is allowed. openat2 hides its flags in a
  * struct: ENOSYS makes callers fall back to openat. */
@@ -235,6 +262,8 @@ add_open(struct build *b)
 	}
 	if ((r = rule1(b, SCMP_ACT_ALLOW, "openat", SCMP_A2(SCMP_CMP_MASKED_EQ, mask, 0))) < 0)
 		return r;
+	if (b->state_fd >= 0)
+		return add_open_state(b, wflags);
 	for (const int *f = wflags; *f; f++)
 		if ((r = rule1(b, SCMP_ACT_ERRNO(EACCES), "openat",
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, (scmp_datum_t)*f, (scmp_datum_t)*f))) < 0)
@@ -383,9 +412,10 @@ add_deny(struct build *b)
 }
 
 static int
-build_filter(enum sbx_kind k, unsigned flags, scmp_filter_ctx *out)
+build_filter(enum sbx_kind k, unsigned flags, int state_fd, scmp_filter_ctx *out)
 {
-	struct build b = { .p = &profiles[k], .kill = SCMP_ACT_KILL_PROCESS };
+	struct build b = { .p = &profiles[k], .kill = SCMP_ACT_KILL_PROCESS,
+		.state_fd = state_fd };
 	int r;
 
 	if (flags & SBX_SC_LOG)
@@ -416,12 +446,18 @@ out:
 int
 sbx_seccomp_apply(enum sbx_kind k, unsigned flags)
 {
+	return sbx_seccomp_apply_state(k, flags, -1);
+}
+
+int
+sbx_seccomp_apply_state(enum sbx_kind k, unsigned flags, int state_fd)
+{
 	scmp_filter_ctx ctx;
 	int r;
 
-	if ((unsigned)k >= SBX_KIND_COUNT)
+	if ((unsigned)k >= SBX_KIND_COUNT || (state_fd >= 0 && profiles[k].open != OPEN_RO))
 		return -EINVAL;
-	if ((r = build_filter(k, flags, &ctx)) < 0)
+	if ((r = build_filter(k, flags, state_fd, &ctx)) < 0)
 		return r;
 	r = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -437,7 +473,7 @@ sbx_seccomp_export(enum sbx_kind k, int fd)
 
 	if ((unsigned)k >= SBX_KIND_COUNT)
 		return -EINVAL;
-	if ((r = build_filter(k, 0, &ctx)) < 0)
+	if ((r = build_filter(k, 0, -1, &ctx)) < 0)
 		return r;
 	r = seccomp_export_pfc(ctx, fd);
 	seccomp_release(ctx);

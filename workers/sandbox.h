@@ -39,6 +39,12 @@ enum sbx_kind {
 /* Load the filter of kind k for every thread of the process (TSYNC): default KILL_PROCESS,
  * other architectures killed, clone3 -> ENOSYS. Sets no_new_privs. 0, -errno or ERR_SANDBOX. */
 int sbx_seccomp_apply(enum sbx_kind k, unsigned flags);
+/* The same for a read-only kind that keeps a state directory (corral-agent's memory):
+ * state_fd is that directory, opened before lock-down. Opens for writing and unlinkat are
+ * allowed relative to state_fd only (elsewhere write modes still fail with EACCES), plus
+ * pwrite64, fsync, fdatasync and ftruncate on what was opened. state_fd < 0: exactly
+ * sbx_seccomp_apply(). -EINVAL for a kind that opens anything anyway. */
+int sbx_seccomp_apply_state(enum sbx_kind k, unsigned flags, int state_fd);
 
 /* Write kind k's filter as libseccomp pseudo-code to fd (review and docs). */
 int sbx_seccomp_export(enum sbx_kind k, int fd);
