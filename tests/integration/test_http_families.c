@@ -12,8 +12,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <criterion/criterion.h>
 
+#include "ipc/err.h"
+#include "ipc/msg.h"
 #include "tests/integration/httpfx.h"
 
 #define UID_BASE 41200u
@@ -352,3 +360,322 @@ Test(http_families, failures_github) { failure_matrix(HF_GITHUB); }
 Test(http_families, failures_gitlab) { failure_matrix(HF_GITLAB); }
 Test(http_families, failures_jenkins) { failure_matrix(HF_JENKINS); }
 Test(http_families, failures_prometheus) { failure_matrix(HF_PROM); }
+
+/* ---------------------------------------------------------------- argument injection */
+
+/* Hostile values, as JSON string bodies (without quotes); raw bytes where JSON cannot say
+ * them (non-UTF-8). */
+static const char *const hostile[] = {
+	"../../etc/passwd", "..", ".", "a/../../b", "%2e%2e", "%2e%2e%2fadmin", "..%2F..%2Fx",
+	"a?b=c", "a#frag", "a&x=1", "a\\r\\nX-Injected: 1", "a\\nb", "a\\u0000b", "a%00b",
+	"a\\\\b", "a;b", "\\u00e4pp", "a\xff\xfe" "b", "\\ud800", "a b", "a/b", "/abs", "a//b",
+	"@LONG@",
+};
+#define NHOSTILE (sizeof(hostile) / sizeof(hostile[0]))
+
+struct inj {
+	int fam;
+	const char *op;
+	const char *fmt;		/* args with one %s for the value */
+	const char *route;		/* the only route a request may take */
+	const char *where;		/* "param:NAME", "query:NAME" or "body:NAME" */
+	const char *suffix;		/* what follows the value there ("" or NULL: nothing) */
+};
+
+static const struct inj injections[] = {
+	{ HF_ARGOCD, "get_application", "{\"app_name\":\"%s\"}", "/api/v1/applications/{name}",
+	  "param:name", "" },
+	{ HF_ARGOCD, "list_applications", "{\"selector\":\"%s\"}", "/api/v1/applications",
+	  "query:selector", "" },
+	{ HF_JENKINS, "get_job", "{\"job_name\":\"%s\"}", "/{job}/api/json", "param:job", "" },
+	{ HF_JENKINS, "get_build", "{\"job_name\":\"deploy\",\"build_number\":\"%s\"}",
+	  "/{job}/{number}/api/json", "param:number", "" },
+	{ HF_GITLAB, "get_pipeline", "{\"project_id\":\"%s\",\"pipeline_id\":1000}",
+	  GLP "/pipelines/{pipeline_id}", "param:id", "" },
+	{ HF_GITLAB, "list_pipelines", "{" GL ",\"ref\":\"%s\"}", GLP "/pipelines", "query:ref", "" },
+	{ HF_GITLAB, "trigger_pipeline", "{" GL ",\"ref\":\"%s\"}", GLP "/pipeline", "body:ref", "" },
+	{ HF_GITHUB, "compare_commits", "{" GH ",\"base\":\"%s\",\"head\":\"main\"}",
+	  "/repos/{owner}/{repo}/compare/{basehead}", "param:basehead", "...main" },
+	{ HF_GITHUB, "list_workflow_runs", "{" GH ",\"branch\":\"%s\"}", GHR "/runs",
+	  "query:branch", "" },
+	{ HF_GITHUB, "trigger_workflow", "{" GH ",\"workflow_id\":\"deploy.yml\",\"ref\":\"%s\"}",
+	  GHR "/workflows/{workflow_id}/dispatches", "body:ref", "" },
+	{ HF_PROM, "query", "{\"query\":\"%s\"}", "/api/v1/query", "query:query", "" },
+};
+
+/* The value the API must receive, decoded from the JSON spelling (NULL: not representable,
+ * must be refused). */
+static char *
+expected_value(const char *v)
+{
+	char buf[8192], *out;
+	json_t *j;
+
+	if (strchr(v, '\xff'))
+		return NULL;
+	snprintf(buf, sizeof(buf), "[\"%s\"]", v);
+	if ((j = json_loads(buf, JSON_ALLOW_NUL, NULL)) == NULL)
+		return NULL;
+	out = strdup(json_string_value(json_array_get(j, 0)));
+	if (json_string_length(json_array_get(j, 0)) != strlen(out)) {
+		free(out);
+		out = NULL;	/* holds a NUL */
+	}
+	json_decref(j);
+	return out;
+}
+
+/* The value of name in an x-www-form-urlencoded body, decoded; NULL when absent. */
+static const char *
+form_value(const char *body, const char *name, char *buf, size_t len)
+{
+	size_t nl = strlen(name), o = 0;
+	const char *p = body;
+
+	while (p && *p) {
+		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
+			for (p += nl + 1; *p && *p != '&' && o + 1 < len; p++) {
+				unsigned v;
+
+				if (*p == '%' && sscanf(p + 1, "%2x", &v) == 1) {
+					buf[o++] = (char)v;
+					p += 2;
+				} else {
+					buf[o++] = *p == '+' ? ' ' : *p;
+				}
+			}
+			buf[o] = '\0';
+			return buf;
+		}
+		p = strchr(p, '&');
+		p = p ? p + 1 : NULL;
+	}
+	return NULL;
+}
+
+static const char *
+received(json_t *e, const char *where, char *buf, size_t len)
+{
+	const char *name = strchr(where, ':') + 1;
+
+	if (strncmp(where, "param:", 6) == 0)
+		return json_string_value(json_object_get(json_object_get(e, "params"), name));
+	if (strncmp(where, "query:", 6) == 0) {
+		json_t *q = json_object_get(json_object_get(e, "query"), name);
+
+		if (json_array_size(q) == 1)
+			return json_string_value(json_array_get(q, 0));
+		/* a long query goes as a form body (Prometheus) */
+		return form_value(json_string_value(json_object_get(e, "body")), name, buf, len);
+	}
+	if (strncmp(where, "body:", 5) == 0) {
+		json_t *b = json_loads(json_string_value(json_object_get(e, "body")), 0, NULL);
+
+		snprintf(buf, len, "%s", json_string_value(json_object_get(b, name)) ?
+		    json_string_value(json_object_get(b, name)) : "\x01(none)");
+		json_decref(b);
+		return buf;
+	}
+	return NULL;
+}
+
+/* corralctl will not encode a string that is not UTF-8 (ERR_UTF8), so the bytes go out in a
+ * frame built here: a valid CALL whose args placeholder is patched to \xff\xfe in place.
+ * Returns 1 when corrald closed the connection without an answer, 0 when it answered
+ * (code in *code). */
+static int
+raw_call(const char *tool, const char *op, const char *args, int *code)
+{
+	struct msg m = { .type = MSG_CALL, .id = 7 }, in = { 0 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint8_t *buf = NULL, *p, rbuf[65536];
+	size_t len, got = 0;
+	uint32_t be;
+	int fd, r = 1;
+
+	m.tool = (char *)tool;
+	m.op = (char *)op;
+	m.args = (char *)args;
+	cr_assert_eq(msg_encode(&m, &buf, &len), 0);
+	cr_assert_not_null(p = memmem(buf, len, "@@", 2));
+	p[0] = 0xff;
+	p[1] = 0xfe;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", X.hx.sock);
+	cr_assert((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	be = htonl((uint32_t)len);
+	cr_assert_eq(write(fd, &be, 4), 4);
+	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		cr_assert_eq(poll(&pf, 1, 5000), 1, "no answer and no close from corrald");
+		if ((n = read(fd, rbuf + got, sizeof(rbuf) - got)) <= 0)
+			break;
+		got += (size_t)n;
+		if (got >= 4 && got >= 4 + ntohl(*(uint32_t *)rbuf)) {
+			cr_assert_eq(msg_decode(rbuf + 4, got - 4, &in), 0);
+			*code = in.code;
+			msg_clear(&in);
+			r = 0;
+			break;
+		}
+	}
+	close(fd);
+	free(buf);
+	return r;
+}
+
+static void
+inject_raw(const struct inj *t)
+{
+	char args[512], tool[128];
+	size_t n0 = fake_count(&X.fk[t->fam]), nd0, nd1;
+	json_t *a;
+	int code = 0, r;
+	struct hf_res ok;
+
+	{
+		const char *pct = strstr(t->fmt, "%s");
+
+		snprintf(args, sizeof(args), "%.*sa@@b%s", (int)(pct - t->fmt), t->fmt, pct + 2);
+	}
+	snprintf(tool, sizeof(tool), "%s@%s", hf_fams[t->fam].family, hf_fams[t->fam].tenant);
+	a = hf_audit(&X);
+	nd0 = json_array_size(a);
+	json_decref(a);
+	r = raw_call(tool, t->op, args, &code);
+	/* refused: either the frame is dropped by the strict decoder, or the call is refused */
+	cr_assert(r == 1 || code == ERR_SCHEMA || code == ERR_UTF8, "%s.%s: non-UTF-8 answered %d",
+	    hf_fams[t->fam].family, t->op, code);
+	cr_assert_eq(fake_count(&X.fk[t->fam]), n0, "%s.%s: non-UTF-8 bytes reached the API",
+	    hf_fams[t->fam].family, t->op);
+	a = hf_audit(&X);
+	nd1 = json_array_size(a);
+	json_decref(a);
+	cr_assert(r == 1 ? nd1 == nd0 : nd1 > nd0, "audit records %zu -> %zu", nd0, nd1);
+	/* and corrald is still serving */
+	hf_call(&X, HF_PROM, "query", "{\"query\":\"up\"}", &ok);
+	cr_assert_eq(ok.rc, 0, "corrald stopped serving after a bad frame: %s", ok.out);
+	hf_res_free(&ok);
+}
+
+static void
+inject_one(const struct inj *t, const char *value)
+{
+	char args[16384], got[8192], *want = expected_value(value);
+	const char *fam = hf_fams[t->fam].family;
+	size_t n0 = fake_count(&X.fk[t->fam]);
+	struct hf_res r;
+	json_t *log, *e, *all, *oc, *dec;
+	size_t i;
+
+	{
+		const char *pct = strstr(t->fmt, "%s");
+
+		snprintf(args, sizeof(args), "%.*s%s%s", (int)(pct - t->fmt), t->fmt, value, pct + 2);
+	}
+	hf_call(&X, t->fam, t->op, args, &r);
+	log = hf_log_since(&X, t->fam, n0);
+	if (json_array_size(log) == 0) {
+		/* refused before anything was sent: by the supervisor's schema check */
+		cr_assert_eq(r.rc, 1, "%s.%s '%s': exit %d: %s %s", fam, t->op, value, r.rc, r.out,
+		    r.err);
+		cr_assert_str_eq(r.code ? r.code : "(none)", "ERR_SCHEMA", "%s.%s '%s': %s", fam,
+		    t->op, value, r.out);
+		dec = hf_audit_last(&X, fam, t->op, &oc, &all);
+		if (strcmp(json_string_value(json_object_get(dec, "decision")), "allow") == 0) {
+			/* the schema let it through; the family's request builder refused it in
+			 * the worker (e.g. '..' inside a git ref), and that is audited too */
+			cr_assert_str_eq(json_string_value(json_object_get(oc, "outcome")), "error");
+		} else {
+			cr_assert_str_eq(json_string_value(json_object_get(dec, "decision")), "deny");
+			cr_assert_not_null(strstr(json_string_value(json_object_get(dec, "reason")),
+			    "invalid arguments"), "%s.%s '%s'", fam, t->op, value);
+			cr_assert_null(oc);
+		}
+		json_decref(all);
+	} else {
+		/* sent: the value must have stayed where it belongs, exactly */
+		cr_assert_not_null(want, "%s.%s: a value that cannot be represented was sent: %s",
+		    fam, t->op, value);
+		hf_assert_clean(log, t->op);
+		json_array_foreach(log, i, e) {
+			const char *route = json_string_value(json_object_get(e, "route"));
+			const char *v;
+
+			cr_assert(route && strcmp(route, t->route) == 0,
+			    "%s.%s '%s': request went to %s (raw %s)", fam, t->op, value,
+			    route ? route : "(no route)",
+			    json_string_value(json_object_get(e, "raw_path")));
+			if (i > 0)
+				continue;
+			v = received(e, t->where, got, sizeof(got));
+			cr_assert(v && strncmp(v, want, strlen(want)) == 0 &&
+			    strcmp(v + strlen(want), t->suffix ? t->suffix : "") == 0,
+			    "%s.%s '%s': the API got '%s'", fam, t->op, value, v ? v : "(nothing)");
+		}
+	}
+	json_decref(log);
+	free(want);
+	hf_res_free(&r);
+}
+
+Test(http_families, hostile_arguments_are_refused_or_stay_encoded)
+{
+	char *lng = malloc(6001);
+
+	memset(lng, 'a', 6000);
+	lng[6000] = '\0';
+	hf_open(&X, UID_BASE + 90u, (1u << HF_N) - 1, "5s", NULL);
+	for (size_t k = 0; k < sizeof(injections) / sizeof(injections[0]); k++)
+		for (size_t i = 0; i < NHOSTILE; i++)
+			if (strchr(hostile[i], '\xff') != NULL)
+				inject_raw(&injections[k]);
+			else
+				inject_one(&injections[k], strcmp(hostile[i], "@LONG@") == 0 ?
+				    lng : hostile[i]);
+	free(lng);
+}
+
+/* compare_commits sends base...head as one segment: a ref that starts or ends with a dot makes
+ * the three dots ambiguous ("." + "..." + "main" = "....main", which the API splits as base ""
+ * and head ".main"). Git refuses such ref names (git-check-ref-format: no component starts
+ * with '.', no ref ends with '.'), so they must be refused before anything is sent. */
+Test(http_families, compare_refs_are_unambiguous)
+{
+	static const char *const refs[][2] = {
+		{ ".", "main" }, { "v1.", "main" }, { "main", ".x" }, { "v1.0.0", "." },
+	};
+
+	hf_open(&X, UID_BASE + 80u, 1u << HF_GITHUB, "5s", NULL);
+	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+		char args[256];
+		size_t n0 = fake_count(&X.fk[HF_GITHUB]);
+		struct hf_res r;
+		json_t *log, *e;
+		const char *bh, *dots;
+
+		snprintf(args, sizeof(args), "{" GH ",\"base\":\"%s\",\"head\":\"%s\"}", refs[i][0],
+		    refs[i][1]);
+		hf_call(&X, HF_GITHUB, "compare_commits", args, &r);
+		log = hf_log_since(&X, HF_GITHUB, n0);
+		if (json_array_size(log) == 0) {
+			cr_assert_str_eq(r.code ? r.code : "(none)", "ERR_SCHEMA", "%s", r.out);
+		} else {
+			e = json_array_get(log, 0);
+			bh = json_string_value(json_object_get(json_object_get(e, "params"),
+			    "basehead"));
+			cr_assert_not_null(bh);
+			dots = strstr(bh, "...");
+			cr_expect(dots && (size_t)(dots - bh) == strlen(refs[i][0]) &&
+			    strncmp(bh, refs[i][0], strlen(refs[i][0])) == 0 &&
+			    strcmp(dots + 3, refs[i][1]) == 0,
+			    "base '%s' head '%s' reached the API as '%s', which reads as another pair",
+			    refs[i][0], refs[i][1], bh);
+		}
+		json_decref(log);
+		hf_res_free(&r);
+	}
+}
