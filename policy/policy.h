@@ -153,6 +153,14 @@ int pol_decide(const struct pol_set *ps, const struct pol_request *rq, const str
 /* The decision as {"effect", "rules", "obligations", "reason"} (new reference). */
 json_t *pol_decision_json(const struct pol_decision *d);
 
+/* Could some call of tool.op by principal in tenant be allowed? True when an allow rule of ps
+ * names the pair, the tenant and the principal (its where, when, rate and obligations are not
+ * looked at) and no deny rule without where and when refuses the pair for them. For listings
+ * (the MCP adapter's tools/list): a listed op may still be denied for given arguments or at a
+ * given time; an op not listed is denied whatever the call. Pure, like pol_decide(). */
+bool pol_could_allow(const struct pol_set *ps, const char *tenant, const char *principal,
+    const char *tool, const char *op);
+
 /* --- rate counters (plain data structure owned by the caller; no I/O) --- */
 
 int pol_rates_new(struct pol_rates **out);
