@@ -21,6 +21,7 @@
 #include "ipc/limits.h"
 #include "ipc/log.h"
 #include "supervisor/approval.h"
+#include "supervisor/poltools.h"
 #include "supervisor/ops.h"
 #include "supervisor/router_int.h"
 #include "supervisor/sup.h"
@@ -290,6 +291,36 @@ vote(struct sup *s, struct ctl_client *c, uint64_t id, json_t *args, bool approv
 		answer_json(s, c, id, out);
 }
 
+/* corral.policy_tools: who this peer is and what it could be allowed (the MCP adapter checks
+ * its --principal against the answer and lists the tools). Admins may name a tenant. */
+static void
+policy_tools(struct sup *s, struct ctl_client *c, uint64_t id, json_t *args)
+{
+	static const char *const roles[] = { "admin", "operator", "viewer" };
+	const char *want = json_string_value(json_object_get(args, "tenant"));
+	const char *tenant = c->tenant;
+	json_t *j;
+
+	if (want && (c->role != ROLE_ADMIN ? tenant == NULL || strcmp(want, tenant) != 0 :
+	    config_tenant(s->cfg, want) == NULL)) {
+		answer_err(s, c, id, c->role == ROLE_ADMIN ? ERR_NOTFOUND : ERR_DENIED,
+		    c->role == ROLE_ADMIN ? "no such tenant" : "not your tenant");
+		return;
+	}
+	if (c->role == ROLE_ADMIN)
+		tenant = want ? config_tenant(s->cfg, want)->name : s->cfg->ntenants ?
+		    s->cfg->tenants[0].name : NULL;
+	j = sup_policy_tools(s, tenant, c->principal, c->role == ROLE_ADMIN);
+	if (j && c->role == ROLE_VIEWER)
+		json_array_clear(json_object_get(j, "tools"));	/* viewers cannot call */
+	if (j)
+		json_object_set_new(j, "role", json_string(roles[c->role]));
+	if (j)
+		answer_json(s, c, id, j);
+	else
+		answer_err(s, c, id, -ENOMEM, NULL);
+}
+
 static void
 command(struct sup *s, struct ctl_client *c, struct msg *m)
 {
@@ -316,6 +347,8 @@ command(struct sup *s, struct ctl_client *c, struct msg *m)
 			answer_err(s, c, m->id, r, r == ERR_NOTFOUND ? "no such agent" : NULL);
 	} else if (strcmp(m->op, "agents") == 0) {
 		answer_json(s, c, m->id, sup_agents_json(s, c->role == ROLE_ADMIN ? NULL : c->tenant));
+	} else if (strcmp(m->op, "policy_tools") == 0) {
+		policy_tools(s, c, m->id, args);
 	} else if (strcmp(m->op, "approvals") == 0) {
 		answer_json(s, c, m->id, sup_approvals_list(s, c->role == ROLE_ADMIN ? NULL :
 		    c->tenant, json_is_true(json_object_get(args, "pending"))));
