@@ -8,6 +8,7 @@
 
 #include "ipc/err.h"
 #include "ipc/log.h"
+#include "supervisor/poltools.h"
 #include "supervisor/router_int.h"
 #include "supervisor/sup.h"
 
@@ -158,6 +159,25 @@ sup_run_start(struct sup *s, const struct origin *o, const char *agent, const ch
 	return 0;
 }
 
+/* corral.policy_tools from an agent: its tool listing (an MCP bridge's tools/list). The only
+ * "corral" command an agent has; any other goes to the router, which refuses and audits it as
+ * an unknown tool. */
+static void
+agent_policy_tools(struct sup *s, const struct origin *o)
+{
+	struct msg r = { .type = MSG_RESULT };
+	json_t *j;
+
+	j = sup_policy_tools(s, o->tenant, o->principal, false);
+	r.result = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (r.result)
+		router_reply(s, o, &r);
+	else
+		router_error(s, o, -ENOMEM, NULL, NULL);
+	free(r.result);
+}
+
 void
 sup_agent_msg(struct sup *s, struct worker *w, struct msg *m)
 {
@@ -168,7 +188,10 @@ sup_agent_msg(struct sup *s, struct worker *w, struct msg *m)
 			.tenant = w->tenant };
 
 		snprintf(o.principal, sizeof(o.principal), "agent:%s", w->agent);
-		router_call(s, &o, m);
+		if (strcmp(m->tool, "corral") == 0 && strcmp(m->op, "policy_tools") == 0)
+			agent_policy_tools(s, &o);
+		else
+			router_call(s, &o, m);
 		return;
 	}
 	if ((run = run_find(m->id, w)) == NULL)
