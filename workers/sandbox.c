@@ -132,6 +132,10 @@ static const struct sbx_profile profiles[SBX_KIND_COUNT] = {
 	[SBX_JAIL_EXEC] = { "jail-exec", { g_base, g_sock, g_runtime, g_fs_write },
 		{ AF_UNIX, AF_INET, AF_INET6, AF_NETLINK }, true, false,
 		OPEN_ANY, PROC_FORK, FD_EXEC_SLOTS, MX_FILE, IOCTL_ANY, false },
+	/* exec_slots 2: FD_EXEC_SLOT + 1, where the jail put the program; FD_EXEC_SLOT itself was
+	 * the bridge's own binary, closed at its exec and out of reach (RLIMIT_NOFILE). */
+	[SBX_JAIL_AGENT_BRIDGED] = { "jail-agent-bridged", { g_base, g_sock, g_runtime, g_fs_write },
+		{ AF_UNIX }, false, false, OPEN_ANY, PROC_FORK, 2, MX_FILE, IOCTL_ANY, false },
 	[SBX_JAIL_WORKER] = { "jail-worker", { NULL }, { AF_UNIX, AF_INET, AF_INET6, AF_NETLINK },
 		false, false, OPEN_ANY, PROC_FORK, FD_EXEC_SLOTS, MX_FILE, IOCTL_ANY, true },
 };

@@ -29,6 +29,10 @@ enum sbx_kind {
 	 * kills the always-kill list and every exec but the sanctioned ones. The binary then stacks
 	 * its own allow-list on top (filters stack; the strictest answer wins). */
 	SBX_JAIL_WORKER,
+	/* An arbitrary program an MCP bridge (corral-agent --mcp-bridge) forks, installed by the
+	 * bridge's child before its sanctioned exec: jail-agent's allow-list, the exec slot being
+	 * the jail's first --exec-slot (FD_EXEC_SLOT + 1; FD_EXEC_SLOT is closed by then). */
+	SBX_JAIL_AGENT_BRIDGED,
 	SBX_KIND_COUNT
 };
 
