@@ -70,8 +70,11 @@ route_tool(const struct msg *call)
 
 	if (strcmp(call->tool, "echo") == 0) {
 		r.type = MSG_RESULT;
-		r.result = json_dumps(json_pack("{s:O, s:b}", "msg", json_object_get(args, "msg"),
-		    "dry_run", 0), JSON_COMPACT);
+		json_t *res = json_pack("{s:O, s:b}", "msg", json_object_get(args, "msg"), "dry_run",
+		    0);
+
+		r.result = json_dumps(res, JSON_COMPACT);
+		json_decref(res);
 	} else {
 		r.type = MSG_ERROR;
 		r.code = ERR_DENIED;

@@ -126,7 +126,7 @@ assert_asked(json_t *asked, const char *want_text)
 
 Test(agentmem, kept_across_runs_and_restarts)
 {
-	json_t *asked, *done;
+	json_t *asked, *done, *want;
 	char db[256];
 	struct stat st;
 	DIR *d;
@@ -135,8 +135,9 @@ Test(agentmem, kept_across_runs_and_restarts)
 	spawn(state);
 	done = run(1, "first question", "first answer", &asked);
 	assert_asked(asked, "[" SYS "," U("first question") "]");
-	cr_assert(json_equal(json_object_get(done, "memory"), J("{\"provider\":\"sqlite\","
-	    "\"enabled\":true,\"loaded\":0,\"stored\":true}")), "%s", S(done));
+	want = J("{\"provider\":\"sqlite\",\"enabled\":true,\"loaded\":0,\"stored\":true}");
+	cr_assert(json_equal(json_object_get(done, "memory"), want), "%s", S(done));
+	json_decref(want);
 	json_decref(done);
 	done = run(2, "second question", "second answer", &asked);
 	assert_asked(asked, "[" SYS "," U("first question") "," AS("first answer") ","
