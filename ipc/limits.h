@@ -161,6 +161,12 @@
 #define LIM_CANARY_CHART_POINTS	20000u		/* samples returned with include_series, all metrics */
 #define LIM_EVIDENCE_MAX	4096u		/* canary verdicts corrald keeps as policy evidence */
 
+/* --- MCP (tools/mcp, supervisor/mcp, agents/mcpbridge) --- */
+#define LIM_MCP_LINE_MAX	(LIM_ARGS_MAX + (64u << 10))	/* one JSON-RPC message from a client */
+#define LIM_MCP_RUNS_QUEUED	16		/* bridge: RUNs waiting for the program to ask */
+#define LIM_MCP_RUN_WAIT_MS	600000		/* bridge: longest corral__next_run wait */
+#define LIM_MCP_CALL_WAIT_MS	900000		/* bridge: longest wait for corrald's answer */
+
 /* --- operations: readiness, metrics, forwarded logs (supervisor/notify, metrics, ops) --- */
 #define LIM_NOTIFY_MSG_MAX	4096u		/* one sd_notify datagram */
 #define LIM_NOTIFY_STATUS_MAX	256u		/* its STATUS= text */
