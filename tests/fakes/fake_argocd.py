@@ -13,9 +13,12 @@ enforces what CONTRACTS.md section 2 lists:
 - logs must not ask follow=true (the stream would never end).
 Errors use runtimeError {"error", "code" (gRPC), "message", "details"} and grpc-gateway's
 status mapping. A missing app is 404 with `project`, 403 "permission denied" without (RBAC).
+`--data FILE` applies a control "state" object ({"apps": {"NS/NAME": merge patch or null}})
+at start, so a demo can begin with its own applications.
 """
 import copy
 import json
+import sys
 
 import fakebase
 from fakebase import ApiError, Fake, load_contract, routes_from_swagger
@@ -344,5 +347,22 @@ class ArgoFake(Fake):
     handle_ApplicationService_PodLogs = handle_ApplicationService_PodLogs2
 
 
+def main():
+    """--data FILE: a control "state" object applied at start (e.g. the demo's apps)."""
+    data = None
+    if '--data' in sys.argv:
+        i = sys.argv.index('--data')
+        with open(sys.argv[i + 1]) as fh:
+            data = json.load(fh)
+        del sys.argv[i:i + 2]
+
+    def make(token):
+        f = ArgoFake(token)
+        if data is not None:
+            f.set_state(data)
+        return f
+    fakebase.main(make)
+
+
 if __name__ == '__main__':
-    fakebase.main(ArgoFake)
+    main()
