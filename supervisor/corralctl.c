@@ -19,6 +19,7 @@
 #include "ipc/limits.h"
 #include "ipc/msg.h"
 #include "supervisor/ctlclient.h"
+#include "supervisor/mcp.h"
 #include "tools/tool.h"
 
 #define DEFAULT_SOCKET "/run/corral/ctl.sock"
@@ -435,6 +436,26 @@ cmd_canary(int argc, char **argv)
 	return r < 0 ? 2 : 0;
 }
 
+/* mcp --principal operator:NAME [--tenant T]: corral's tools over MCP on stdio
+ * (supervisor/mcp.c, docs/MCP.md). */
+static int
+cmd_mcp(int argc, char **argv)
+{
+	const char *principal = NULL, *tenant = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--principal") == 0 && i + 1 < argc)
+			principal = argv[++i];
+		else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
+			tenant = argv[++i];
+		else {
+			fprintf(stderr, "usage: corralctl mcp --principal operator:NAME [--tenant T]\n");
+			return 2;
+		}
+	}
+	return mcp_main(sock_path, principal, tenant, stdin, stdout);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const struct {
@@ -451,6 +472,7 @@ static const struct {
 	{ "approvals", cmd_approvals, true, "approvals [--pending]        approvals you may see" },
 	{ "approve", cmd_approve, true, "approve ID [--reason TEXT]   vote for a pending call" },
 	{ "deny", cmd_deny, true, "deny ID [--reason TEXT]      vote against a pending call" },
+	{ "mcp", cmd_mcp, true, "mcp --principal operator:NAME  serve corral's tools over MCP (stdio)" },
 	{ "tools", cmd_tools, false, "tools [FAMILY] [-o json]     families, ops, parameters" },
 	{ "agent", cmd_agent, false, "agent validate FILE          check an agent YAML file" },
 	{ "policy", cmd_policy, false, "policy check|eval|replay     offline policy tools" },
