@@ -364,7 +364,7 @@ static int
 load_agents(struct ld *l, const struct ydoc_node *s)
 {
 	static const char *const keys[] = { "file", "name", "tenant", "model", "exec",
-		"missing_tools", NULL };
+		"protocol", "missing_tools", NULL };
 	struct config *c = l->c;
 
 	if (ydoc_want(l->e, l->d, s, YDOC_SEQ) < 0)
@@ -397,6 +397,15 @@ load_agents(struct ld *l, const struct ydoc_node *s)
 			ydoc_errf(l->e, l->d, m, "an agent needs 'file' (agent YAML) or 'exec'");
 		if (a->exec != NULL && a->name == NULL)
 			ydoc_errf(l->e, l->d, m, "an 'exec' agent needs a 'name'");
+		if ((mt = ydoc_get(m, "protocol")) != NULL) {
+			/* external programs: corral's ipc protocol on /ipc/sock, or MCP on stdio */
+			if (mt->type == YDOC_SCALAR && strcmp(mt->str, "mcp") == 0)
+				a->protocol = CFG_PROTO_MCP;
+			else if (!(mt->type == YDOC_SCALAR && strcmp(mt->str, "ipc") == 0))
+				ydoc_errf(l->e, l->d, mt, "protocol must be 'ipc' or 'mcp'");
+			if (a->exec == NULL)
+				ydoc_errf(l->e, l->d, mt, "'protocol' is for 'exec' agents only");
+		}
 	}
 	return 0;
 }
@@ -631,6 +640,8 @@ check_refs(struct ld *l)
 			ydoc_errf(l->e, l->d, &pos, "agent: unknown model '%s'", a->model);
 		if (a->file && access(a->file, R_OK) != 0)
 			ydoc_errf(l->e, l->d, &pos, "agent file '%s': %s", a->file, strerror(errno));
+		if (a->exec && access(a->exec, X_OK) != 0)
+			ydoc_errf(l->e, l->d, &pos, "agent exec '%s': %s", a->exec, strerror(errno));
 	}
 	for (size_t i = 0; i < c->npolicies; i++)
 		if (access(c->policies[i], R_OK) != 0)

@@ -78,6 +78,7 @@ struct cfg_agent {
 	char *tenant;
 	char *model;			/* cfg_model name */
 	char *exec;			/* external agent program (instead of corral-agent) */
+	enum cfg_agent_proto { CFG_PROTO_IPC, CFG_PROTO_MCP } protocol;	/* exec: how it talks */
 	bool missing_tools_warn;
 	int line, col;
 };
