@@ -77,6 +77,24 @@ echo_crash(struct tool_io *io, const struct tool_call *call, json_t **result, st
 	return ERR_WORKER;
 }
 
+/* Say text on stderr and as LOG messages, lines times: the supervisor's forwarding of worker
+ * lines (caps, escaping, level clamp, credential redaction) is tested through this. */
+static int
+echo_log(struct tool_io *io, const struct tool_call *call, json_t **result, struct tool_err *err)
+{
+	const char *text = json_string_value(json_object_get(call->args, "text"));
+	json_int_t level = json_integer_value(json_object_get(call->args, "level"));
+	json_int_t lines = json_integer_value(json_object_get(call->args, "lines"));
+
+	for (json_int_t i = 0; i < lines; i++) {
+		fprintf(stderr, "%s\n", text);
+		if (io && io->log)
+			io->log(io, (int)level, text);
+	}
+	*result = json_pack("{s:I}", "lines", lines);
+	return *result ? 0 : -ENOMEM;
+}
+
 /* A harmless mutating op: it changes nothing outside the worker, but policy and the audit
  * treat it as a write (class:write), which the fail-closed tests need. */
 static int
@@ -119,6 +137,16 @@ static const struct tool_param p_store[] = {
 	{ 0 }
 };
 
+static const struct tool_param p_log[] = {
+	{ .name = "text", .type = TP_STRING, .required = true, .max_len = 1024,
+	  .flags = TP_F_MULTILINE, .desc = "Text to log" },
+	{ .name = "level", .type = TP_INT, .def = "6", .min = 0, .max = 7,
+	  .desc = "syslog level of the LOG messages" },
+	{ .name = "lines", .type = TP_INT, .def = "1", .min = 1, .max = 1000,
+	  .desc = "How many times" },
+	{ 0 }
+};
+
 static const struct tool_op echo_ops[] = {
 	{ .name = "echo", .desc = "Return the message", .flags = TOOL_F_IDEMPOTENT | TOOL_F_DRY_RUN,
 	  .params = p_echo, .run = echo_echo },
@@ -130,12 +158,14 @@ static const struct tool_op echo_ops[] = {
 	  .flags = TOOL_F_MUTATING | TOOL_F_DRY_RUN, .params = p_store, .run = echo_store },
 	{ .name = "crash", .desc = "Kill the worker (tests supervision)", .flags = TOOL_F_MUTATING,
 	  .params = p_crash, .run = echo_crash },
+	{ .name = "log", .desc = "Write text to stderr and as log messages (tests log forwarding)",
+	  .flags = TOOL_F_IDEMPOTENT, .params = p_log, .run = echo_log },
 	{ 0 }
 };
 
 const struct tool_family tool_fam_echo = {
 	.name = "echo",
-	.desc = "Test family: echo, sleep, fail, store, crash",
+	.desc = "Test family: echo, sleep, fail, store, crash, log",
 	.kind = TOOL_KIND_HTTP,
 	.ops = echo_ops,
 };
