@@ -45,12 +45,16 @@ evidence_lookup(void *arg, const struct pol_evidence_query *q, int64_t *found_at
 	return found;
 }
 
-/* Results that count as evidence are recorded: a canary verdict is the one we know. */
+/* Results that count as evidence are recorded: a canary verdict is the one we know. Each is
+ * kept as (tenant, args with app_name, verdict and score, time, the call's decision seq), the
+ * newest first and at most LIM_EVIDENCE_MAX of them; the samples a result may carry for charts
+ * are not kept. The outcome record names the verdict, the app and the decision seq. */
 void
 sup_observe_result(struct sup *s, const struct call *c, const char *result, json_t *rec)
 {
-	struct evidence *e;
+	struct evidence *e, **pp;
 	json_t *res;
+	size_t n = 0;
 
 	if (strcmp(c->family, "model") == 0) {
 		if ((res = json_loads(result, 0, NULL)) != NULL)
@@ -60,24 +64,37 @@ sup_observe_result(struct sup *s, const struct call *c, const char *result, json
 	}
 	if (strcmp(c->family, "prometheus") != 0 || strcmp(c->op, "canary_analyze") != 0)
 		return;
-	if ((res = json_loads(result, 0, NULL)) == NULL || !json_is_object(res)) {
+	if ((res = json_loads(result, 0, NULL)) == NULL || !json_is_object(res) ||
+	    !json_is_string(json_object_get(res, "verdict")) ||
+	    (e = calloc(1, sizeof(*e))) == NULL) {
 		json_decref(res);
 		return;
 	}
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
-		json_decref(res);
-		return;
-	}
+	json_object_del(res, "series");
 	e->tenant = strdup(c->o.tenant ? c->o.tenant : "");
 	e->tool = strdup(c->family);
 	e->op = strdup(c->op);
 	e->args = json_incref(c->args);
 	e->result = res;
 	e->at_ms = sup_wall_ms();
+	e->seq = c->decision_seq;
 	e->next = evidence_list;
 	evidence_list = e;
-	json_object_set_new(rec, "evidence", json_pack("{s:O?, s:O?}", "verdict",
-	    json_object_get(res, "verdict"), "score", json_object_get(res, "score")));
+	json_object_set_new(rec, "evidence", json_pack("{s:O?, s:O?, s:O?, s:I}", "app_name",
+	    json_object_get(c->args, "app_name"), "verdict", json_object_get(res, "verdict"),
+	    "score", json_object_get(res, "score"), "decision_seq", (json_int_t)e->seq));
+	/* Past the cap the oldest verdicts go: they are the first to fall outside a `within`. */
+	for (pp = &evidence_list; *pp != NULL && ++n <= LIM_EVIDENCE_MAX; pp = &(*pp)->next)
+		;
+	while ((e = *pp) != NULL) {
+		*pp = e->next;
+		free(e->tenant);
+		free(e->tool);
+		free(e->op);
+		json_decref(e->args);
+		json_decref(e->result);
+		free(e);
+	}
 }
 
 /* ---------------------------------------------------------------- deciding */
