@@ -85,6 +85,9 @@ sup_model_decide(struct sup *s, const struct origin *o, json_t *rec, char *reaso
 		snprintf(reason, rlen, "tenant %s used its token budget for today (%llu of %llu)",
 		    t->name, (unsigned long long)u->tokens,
 		    (unsigned long long)t->limits.tokens_per_day);
+		json_object_set_new(rec, "decision", json_string("deny"));
+		json_object_set_new(rec, "reason", json_string(reason));
+		return DEC_BUDGET;
 	} else {
 		json_object_set_new(rec, "decision", json_string("allow"));
 		json_object_set_new(rec, "rules", json_pack("[s]", "builtin:agent-model"));

@@ -249,7 +249,8 @@ router_call(struct sup *s, const struct origin *o, struct msg *m)
 		s->calls_denied++;
 		if (sup_audit(s, rec) < 0)
 			log_kv(LOG_ERR, "audit write failed for a refused call", NULL);
-		router_error(s, o, d == DEC_PENDING ? ERR_PENDING : ERR_DENIED, reason,
+		router_error(s, o, d == DEC_PENDING ? ERR_PENDING : d == DEC_BUDGET ? ERR_BUDGET :
+		    ERR_DENIED, reason,
 		    json_object_get(rec, "approval"));
 		goto out;
 	}

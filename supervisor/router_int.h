@@ -23,7 +23,7 @@ void router_error(struct sup *s, const struct origin *o, int code, const char *t
 
 /* decide.c: the policy decision for a validated call. Returns POL effect as
  * 1 allow / 0 deny / 2 pending and fills rec with decision fields for the audit record. */
-enum dec { DEC_DENY = 0, DEC_ALLOW = 1, DEC_PENDING = 2 };
+enum dec { DEC_DENY = 0, DEC_ALLOW = 1, DEC_PENDING = 2, DEC_BUDGET = 3 };
 enum dec sup_decide(struct sup *s, const struct origin *o, const struct tool_family *f,
     const struct tool_op *op, json_t *args, bool dry_run, json_t *rec, char *reason,
     size_t rlen);

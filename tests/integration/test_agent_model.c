@@ -65,3 +65,39 @@ Test(agent_model, script_provider_through_corrald)
 	cr_assert(strstr(audit, "\"usage\""), "token usage not recorded");
 	free(audit);
 }
+
+/* The tenant's daily token budget: once the model's answers have used it up, the next model
+ * call is refused with ERR_BUDGET and the run ends with it. */
+Test(agent_model, token_budget)
+{
+	const char *run[] = { "run", "helper", "go", NULL };
+	char *out = NULL, *audit;
+
+	hx_config(&h,
+	    "tenants:\n  demo: { uid: 41001, families: [echo], limits: { tokens_per_day: 100 } }\n"
+	    "models:\n  - { name: scripted, provider: script, script: turns.yaml }\n"
+	    "agents:\n  - { file: helper.yaml, tenant: demo, model: scripted }\n"
+	    "policies: [policy.yaml]\n");
+	hx_file(&h, "helper.yaml",
+	    "apiVersion: corral.dev/v1\nkind: Agent\nmetadata: { name: helper }\n"
+	    "spec:\n  model: openai:gpt-4o\n  tools: [echo]\n  system_prompt: s\n", 0644);
+	hx_file(&h, "turns.yaml",
+	    "turns:\n"
+	    "  - tool_calls: [ { name: echo__echo, arguments: { msg: a } } ]\n"
+	    "    usage: { input_tokens: 90, output_tokens: 20 }\n"
+	    "  - say: never reached\n", 0644);
+	hx_file(&h, "policy.yaml",
+	    "apiVersion: corral.dev/v1\nkind: Policy\nmetadata: { name: p }\nspec:\n"
+	    "  tenant: demo\n  rules:\n"
+	    "    - { id: r, effect: allow, principals: [\"agent:*\"], tool: echo, "
+	    "operations: [echo] }\n", 0644);
+	hx_start(&h, 3);
+	cr_assert_neq(hx_ctl(&h, &out, run), 0, "%s", out);
+	cr_assert(strstr(out, "budget"), "%s", out);
+	cr_assert(strstr(out, "never reached") == NULL, "%s", out);
+	free(out);
+	cr_assert_eq(hx_stop(&h), 0);
+	audit = hx_read(h.audit);
+	cr_assert(strstr(audit, "token budget"), "%s", audit);
+	free(audit);
+}
