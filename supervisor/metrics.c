@@ -246,12 +246,12 @@ metrics_add(struct metrics *m, int id, const char *const *lv, double v)
 	struct series *s;
 	int r;
 
-	if (!isfinite(v))
+	/* Refuse before series_get() creates the series. */
+	if (!isfinite(v) || (id >= 0 && (size_t)id < m->nfams &&
+	    m->fams[id].def->type == METRIC_COUNTER && v < 0))
 		return -EINVAL;
 	if ((r = series_get(m, id, METRIC_COUNTER, lv, &s)) < 0)
 		return r;
-	if (m->fams[id].def->type == METRIC_COUNTER && v < 0)
-		return -EINVAL;
 	s->value += v;
 	return 0;
 }
