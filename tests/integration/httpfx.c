@@ -38,7 +38,8 @@ start_fakes(struct hf *x, unsigned mask)
 }
 
 void
-hf_open(struct hf *x, unsigned uid_base, unsigned mask, const char *timeout, const char *more)
+hf_open(struct hf *x, unsigned uid_base, unsigned mask, const char *timeout, const char *more,
+    unsigned flags)
 {
 	char *body = NULL;
 	size_t blen = 0;
@@ -62,9 +63,11 @@ hf_open(struct hf *x, unsigned uid_base, unsigned mask, const char *timeout, con
 		if (!(mask & (1u << i)))
 			continue;
 		n++;
-		fprintf(f, "  %s:\n    - { name: e, tenant: %s, url: \"%s\", credential: c-%s, "
-		    "allow_private: true, timeout: %s%s }\n", hf_fams[i].family, hf_fams[i].tenant,
-		    x->fk[i].url, hf_fams[i].family, timeout, hf_fams[i].extra);
+		fprintf(f, "  %s:\n    - { name: e, tenant: %s, url: \"http://%s:%d\", "
+		    "credential: c-%s, allow_private: %s, timeout: %s%s }\n", hf_fams[i].family,
+		    hf_fams[i].tenant, flags & HF_LOCALHOST ? "localhost" : "127.0.0.1",
+		    x->fk[i].port, hf_fams[i].family, flags & HF_NO_PRIVATE ? "false" : "true",
+		    timeout, hf_fams[i].extra);
 	}
 	fprintf(f, "audit:\n  fsync: batch\n%s", more ? more : "");
 	fclose(f);
@@ -84,6 +87,7 @@ hf_close(struct hf *x)
 {
 	for (int i = 0; i < HF_N; i++)
 		if (x->on[i]) {
+			kill(x->fk[i].pid, SIGCONT);	/* a test may have stopped it */
 			fake_stop(&x->fk[i]);
 			x->on[i] = false;
 		}

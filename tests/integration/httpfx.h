@@ -36,11 +36,14 @@ struct hf {
 	unsigned uid_base;
 };
 
+#define HF_NO_PRIVATE	0x1u	/* endpoints without allow_private */
+#define HF_LOCALHOST	0x2u	/* endpoint URLs name localhost instead of 127.0.0.1 */
+
 /* Start the fakes of mask (1 << HF_*), write the tokens and corral.yaml (endpoint timeout
- * `timeout`, e.g. "1500ms"; `more` is appended to the file, or NULL), start corrald and wait
- * for the workers. */
+ * `timeout`, e.g. "1500ms"; `more` is appended to the file, or NULL; flags HF_*), start
+ * corrald and wait for the workers. */
 void hf_open(struct hf *x, unsigned uid_base, unsigned mask, const char *timeout,
-    const char *more);
+    const char *more, unsigned flags);
 void hf_close(struct hf *x);
 
 struct hf_res {

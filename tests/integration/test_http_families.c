@@ -183,7 +183,7 @@ assert_audited(int fam, const char *op, const char *outcome, int http_status)
 
 Test(http_families, every_op_succeeds_through_corrald)
 {
-	hf_open(&X, UID_BASE, (1u << HF_N) - 1, "5s", NULL);
+	hf_open(&X, UID_BASE, (1u << HF_N) - 1, "5s", NULL, 0);
 	for (size_t i = 0; i < NOK; i++) {
 		const struct op_case *c = &ok_cases[i];
 		size_t n0 = fake_count(&X.fk[c->fam]);
@@ -343,7 +343,7 @@ run_mode(const struct op_case *c, const struct mode *m)
 static void
 failure_matrix(int fam)
 {
-	hf_open(&X, UID_BASE + 10u * (unsigned)(fam + 1), 1u << fam, "800ms", NULL);
+	hf_open(&X, UID_BASE + 10u * (unsigned)(fam + 1), 1u << fam, "800ms", NULL, 0);
 	for (size_t k = 0; k < sizeof(fail_ops) / sizeof(fail_ops[0]); k++) {
 		const struct op_case *c = &fail_ops[k];
 
@@ -628,7 +628,7 @@ Test(http_families, hostile_arguments_are_refused_or_stay_encoded)
 
 	memset(lng, 'a', 6000);
 	lng[6000] = '\0';
-	hf_open(&X, UID_BASE + 90u, (1u << HF_N) - 1, "5s", NULL);
+	hf_open(&X, UID_BASE + 90u, (1u << HF_N) - 1, "5s", NULL, 0);
 	for (size_t k = 0; k < sizeof(injections) / sizeof(injections[0]); k++)
 		for (size_t i = 0; i < NHOSTILE; i++)
 			if (strchr(hostile[i], '\xff') != NULL)
@@ -649,7 +649,7 @@ Test(http_families, compare_refs_are_unambiguous)
 		{ ".", "main" }, { "v1.", "main" }, { "main", ".x" }, { "v1.0.0", "." },
 	};
 
-	hf_open(&X, UID_BASE + 80u, 1u << HF_GITHUB, "5s", NULL);
+	hf_open(&X, UID_BASE + 80u, 1u << HF_GITHUB, "5s", NULL, 0);
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
 		char args[256];
 		size_t n0 = fake_count(&X.fk[HF_GITHUB]);
