@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 
 #include "agents/agentrt.h"
+#include "agents/mcpbridge.h"
 #include "ipc/conn.h"
 #include "ipc/err.h"
 #include "ipc/limits.h"
@@ -59,8 +60,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: corral-agent --socket PATH [--state-dir DIR]\n"
+	    "       corral-agent --socket PATH [--state-dir DIR] --mcp-bridge -- PROGRAM [ARGS]\n"
 	    "The confined agent worker; corrald starts it through corral-jail. DIR (default\n"
-	    "/state) holds the agent's memory and is the only place it may write.\n");
+	    "/state) holds the agent's memory and is the only place it may write. With\n"
+	    "--mcp-bridge it hosts an external agent program that speaks MCP on its stdio.\n");
 }
 
 int
@@ -69,6 +72,7 @@ main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "mcp-bridge", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -76,13 +80,16 @@ main(int argc, char **argv)
 	const char *sock = NULL;
 	struct ipc_conn *conn = NULL;
 	struct art *a = NULL;
+	bool bridge = false;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
 		if (c == 's')
 			sock = optarg;
 		else if (c == 'd')
 			o.state_dir = optarg;
+		else if (c == 'm')
+			bridge = true;
 		else {
 			usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : 2;
@@ -92,6 +99,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (bridge)	/* an external agent program speaking MCP on its stdio: mcpbridge.h */
+		return optind < argc ? mcpbridge_main(sock, o.state_dir, argv + optind) : 2;
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* absent: memory is off, and the run's result says so */
 	o.state_fd = open(o.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
