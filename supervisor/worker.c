@@ -211,11 +211,27 @@ prepare_dir(struct sup *s, struct worker *w)
 	return 0;
 }
 
+const struct cfg_agent *sup_agent_cfg(struct sup *s, const char *agent, const char *tenant);
+
+/* An external agent program (agents: exec), or NULL. protocol ipc: an arbitrary program the
+ * jail confines with jail-agent's allow-list, dialling /ipc/sock itself; protocol mcp: run by
+ * corral-agent --mcp-bridge from the jail's exec slot (agents/mcpbridge.h). */
+static const struct cfg_agent *
+ext_agent(struct sup *s, const struct worker *w)
+{
+	const struct cfg_agent *a = w->kind == TOOL_KIND_AGENT ?
+	    sup_agent_cfg(s, w->agent, w->tenant) : NULL;
+
+	return a && a->exec ? a : NULL;
+}
+
 static int
 build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs, size_t blen)
 {
 	size_t n = 0, off = 0;
 	const char *kind = tool_kind_name(w->kind);
+	const struct cfg_agent *ext = ext_agent(s, w);
+	bool ipc_prog = ext && ext->protocol == CFG_PROTO_IPC;
 
 #define ARG(x) do { if (n + 1 >= max) return -E2BIG; argv[n++] = (char *)(x); } while (0)
 #define FMT(...) do { \
@@ -226,7 +242,8 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 		off += (size_t)k_ + 1; \
 	} while (0)
 	ARG(s->jail_path);
-	ARG("--worker");
+	if (!ipc_prog)
+		ARG("--worker");
 	ARG("--profile");
 	ARG(kind);
 	ARG("--tenant");
@@ -257,11 +274,30 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 		ARG("--bind-rw");
 		FMT("%s:/state", w->state_dir);
 	}
+	if (ext) {
+		ARG("--env");
+		ARG("PATH=/usr/bin:/bin");
+		ARG("--env");
+		ARG("LANG=C.UTF-8");
+		ARG("--env");
+		FMT("CORRAL_AGENT=%s", w->agent);
+		ARG("--env");
+		ARG(w->state_dir ? "HOME=/state" : "HOME=/");
+		ARG(ipc_prog ? "--env" : "--exec-slot");
+		ARG(ipc_prog ? "CORRAL_SOCKET=/ipc/sock" : ext->exec);
+	}
 	ARG("--");
-	if (w->kind == TOOL_KIND_AGENT) {
+	if (ipc_prog) {
+		ARG(ext->exec);
+	} else if (w->kind == TOOL_KIND_AGENT) {
 		ARG(s->agent_path);
 		ARG("--socket");
 		ARG("/ipc/sock");
+		if (ext) {
+			ARG("--mcp-bridge");
+			ARG("--");
+			ARG(ext->exec);
+		}
 	} else {
 		ARG(s->worker_path);
 		ARG("--kind");
