@@ -167,6 +167,11 @@
 #define LIM_MCP_RUN_WAIT_MS	600000		/* bridge: longest corral__next_run wait */
 #define LIM_MCP_CALL_WAIT_MS	900000		/* bridge: longest wait for corrald's answer */
 
+/* --- audit report (supervisor/auditreport) --- */
+#define LIM_REPORT_RECORDS	200000u		/* records one report reads */
+#define LIM_REPORT_CALLS	20000u		/* calls drawn and listed (the newest) */
+#define LIM_REPORT_ROWS		256u		/* principals (timeline rows) */
+
 /* --- operations: readiness, metrics, forwarded logs (supervisor/notify, metrics, ops) --- */
 #define LIM_NOTIFY_MSG_MAX	4096u		/* one sd_notify datagram */
 #define LIM_NOTIFY_STATUS_MAX	256u		/* its STATUS= text */

@@ -23,6 +23,7 @@
 #include "ipc/limits.h"
 #include "supervisor/audit.h"
 #include "supervisor/auditcli.h"
+#include "supervisor/auditreport.h"
 
 #define EXIT_BAD	1
 #define EXIT_USAGE	2
@@ -938,6 +939,8 @@ auditcli_main(int argc, char **argv, FILE *out, FILE *err)
 		return auditcli_tail(argc, argv, out, err);
 	if (argc >= 1 && strcmp(argv[0], "query") == 0)
 		return auditcli_query(argc, argv, out, err);
-	fprintf(err, "usage: audit verify|tail|query ...\n");
+	if (argc >= 1 && strcmp(argv[0], "report") == 0)
+		return auditreport_main(argc, argv, out, err);
+	fprintf(err, "usage: audit verify|tail|query|report ...\n");
 	return EXIT_USAGE;
 }

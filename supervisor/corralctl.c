@@ -374,7 +374,7 @@ cmd_audit(int argc, char **argv)
 	if (argc < 2) {
 		fprintf(stderr, "usage: corralctl audit verify FILE... [--key FILE] | tail FILE | "
 		    "query FILE... [--tenant T] [--principal P] [--tool F] [--op O] [--since T] "
-		    "[-o table|json]\n");
+		    "[-o table|json] | report [--html|--svg] [-o OUT] FILE...\n");
 		return 2;
 	}
 	return auditcli_main(argc - 1, argv + 1, stdout, stderr);
@@ -476,7 +476,7 @@ static const struct {
 	{ "tools", cmd_tools, false, "tools [FAMILY] [-o json]     families, ops, parameters" },
 	{ "agent", cmd_agent, false, "agent validate FILE          check an agent YAML file" },
 	{ "policy", cmd_policy, false, "policy check|eval|replay     offline policy tools" },
-	{ "audit", cmd_audit, false, "audit verify|tail|query      read and verify audit logs" },
+	{ "audit", cmd_audit, false, "audit verify|tail|query|report  read, verify, draw audit logs" },
 	{ "canary", cmd_canary, false, "canary judge [-o json]       the canary judge on stdin" },
 };
 
