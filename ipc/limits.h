@@ -61,6 +61,11 @@
 #define LIM_HTTP_POOL		8		/* idle easy handles a client keeps */
 #define LIM_URL_MAX		8192u
 
+/* --- egress broker (supervisor/worker.c) --- */
+#define LIM_EGRESS_PENDING	64		/* connections corrald is making, all workers */
+#define LIM_EGRESS_PER_WORKER	8		/* ... for one worker */
+#define LIM_EGRESS_MARGIN_MS	500		/* answer this long before the worker stops waiting */
+
 /* --- exec (tools/exec) --- */
 #define LIM_EXEC_OUT_MAX	(8u << 20)
 #define LIM_EXEC_TIMEOUT_MS	60000
