@@ -64,10 +64,11 @@ hf_open(struct hf *x, unsigned uid_base, unsigned mask, const char *timeout, con
 			continue;
 		n++;
 		fprintf(f, "  %s:\n    - { name: e, tenant: %s, url: \"http://%s:%d\", "
-		    "credential: c-%s, allow_private: %s, timeout: %s%s }\n", hf_fams[i].family,
+		    "credential: c-%s, allow_private: %s, timeout: %s%s%s }\n", hf_fams[i].family,
 		    hf_fams[i].tenant, flags & HF_LOCALHOST ? "localhost" : "127.0.0.1",
 		    x->fk[i].port, hf_fams[i].family, flags & HF_NO_PRIVATE ? "false" : "true",
-		    timeout, hf_fams[i].extra);
+		    timeout, flags & HF_CONNECT_1S ? ", connect_timeout: 1s" : "",
+		    hf_fams[i].extra);
 	}
 	fprintf(f, "audit:\n  fsync: batch\n%s", more ? more : "");
 	fclose(f);

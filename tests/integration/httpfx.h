@@ -38,6 +38,7 @@ struct hf {
 
 #define HF_NO_PRIVATE	0x1u	/* endpoints without allow_private */
 #define HF_LOCALHOST	0x2u	/* endpoint URLs name localhost instead of 127.0.0.1 */
+#define HF_CONNECT_1S	0x4u	/* endpoints with connect_timeout: 1s */
 
 /* Start the fakes of mask (1 << HF_*), write the tokens and corral.yaml (endpoint timeout
  * `timeout`, e.g. "1500ms"; `more` is appended to the file, or NULL; flags HF_*), start

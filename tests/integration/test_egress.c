@@ -468,8 +468,8 @@ Test(egress, slow_connect_does_not_stall_corrald)
 	char *out = NULL;
 	int64_t t0, dt, worst = 0;
 
-	hf_open(&X, UID_BASE + 30u, (1u << HF_PROM) | (1u << HF_ARGOCD), "5s",
-	    NULL, 0);
+	hf_open(&X, UID_BASE + 30u, (1u << HF_PROM) | (1u << HF_ARGOCD), "5s", NULL,
+	    HF_CONNECT_1S);
 	a.sin_port = htons((uint16_t)X.fk[HF_PROM].port);
 	cr_assert_eq(kill(X.fk[HF_PROM].pid, SIGSTOP), 0);
 	for (; nf < 24; nf++) {
@@ -498,6 +498,7 @@ Test(egress, slow_connect_does_not_stall_corrald)
 	dt = now_ms() - t0;
 	cr_assert_eq(rc, 1, "the call to a dead endpoint: exit %d: %s", rc, out);
 	cr_assert_lt(dt, 8000, "the call to a dead endpoint took %lld ms", (long long)dt);
+	fprintf(stderr, "DEAD %lld ms: %s\n", (long long)dt, out);
 	free(out);
 	for (int i = 0; i < nf; i++)
 		close(fillers[i]);
