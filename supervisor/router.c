@@ -4,6 +4,7 @@
  * Identity comes from where the call arrived (an agent worker's socket, a control client's
  * peer uid), never from the message. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,26 +100,57 @@ router_error(struct sup *s, const struct origin *o, int code, const char *text,
 	free(m.detail);
 }
 
-/* Replace every occurrence of secret in text (in place: same length or shorter). */
+/* Replace every occurrence of secret in text (in place: same length or shorter). Results are
+ * JSON text, where the secret is spelt escaped when it holds '"' or a backslash (jansson
+ * writes \" and \\), and '/' may be written \/: every spelling is replaced. A match that
+ * starts right after an escaping backslash takes that backslash along, so the JSON around it
+ * stays valid. */
 static void
 redact(char *text, const char *secret)
 {
 	static const char mark[] = "[REDACTED]";
 	size_t sl, ml = sizeof(mark) - 1;
-	char *p;
+	bool quotes, slash;
+	char *spelt;
 
-	if (secret == NULL || (sl = strlen(secret)) < 4)
+	if (secret == NULL || (sl = strlen(secret)) < 4 || sl > LIM_CRED_MAX ||
+	    (spelt = malloc(2 * sl + 1)) == NULL)
 		return;
-	while ((p = strstr(text, secret)) != NULL) {
-		size_t rest = strlen(p + sl);
+	quotes = strpbrk(secret, "\"\\") != NULL;
+	slash = strchr(secret, '/') != NULL;
+	for (int v = 0; v < 3; v++) {		/* raw; JSON-escaped; JSON-escaped with \/ */
+		size_t o = 0;
 
-		if (sl >= ml) {
-			memcpy(p, mark, ml);
-			memmove(p + ml, p + sl, rest + 1);
-		} else {
-			memset(p, '*', sl);
+		if ((v == 1 && !quotes) || (v == 2 && !slash))
+			continue;
+		for (const char *c = secret; *c; c++) {
+			if (v > 0 && (*c == '"' || *c == '\\' || (v == 2 && *c == '/')))
+				spelt[o++] = '\\';
+			spelt[o++] = *c;
+		}
+		spelt[o] = '\0';
+		for (char *p = text, *m; (m = strstr(p, spelt)) != NULL;) {
+			size_t bs = 0, len = o, rest;
+
+			while (m - bs > text && m[-1 - (ptrdiff_t)bs] == '\\')
+				bs++;
+			if (bs % 2 == 1) {	/* the match begins inside an escape */
+				m--;
+				len++;
+			}
+			rest = strlen(m + len);
+			if (len >= ml) {
+				memcpy(m, mark, ml);
+				memmove(m + ml, m + len, rest + 1);
+				p = m + ml;
+			} else {
+				memset(m, '*', len);
+				p = m + len;
+			}
 		}
 	}
+	explicit_bzero(spelt, 2 * sl + 1);
+	free(spelt);
 }
 
 /* ---------------------------------------------------------------- a call */
