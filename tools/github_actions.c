@@ -627,29 +627,56 @@ out:
 	return gh_end(&g, call, r, result);
 }
 
+/* base...head is split by GitHub at the first "...", so a ref must neither hold ".." nor start
+ * or end with '.' ("v1." + "..." + "main" reads as base "v1", head ".main"). The rule here is
+ * that every '.' stands between two characters that are neither '.' nor '/': that covers the
+ * ambiguity and git's own dot rules (git-check-ref-format: no "..", no component starting with
+ * '.', no trailing '.'), and COMPARE_REF_RX in the schema says the same of dots. */
+static bool
+gh_ref_unambiguous(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (size_t i = 0; s[i] != '\0'; i++)
+		if (s[i] == '.' && (i == 0 || s[i - 1] == '.' || s[i - 1] == '/' ||
+		    s[i + 1] == '\0' || s[i + 1] == '.' || s[i + 1] == '/'))
+			return false;
+	return true;
+}
+
+static int
+gh_basehead(const struct tool_call *call, char *out, size_t len, struct tool_err *err)
+{
+	static const char *const names[] = { "base", "head" };
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *ref = tool_pg_arg_str(call, names[i]);
+
+		if (ref == NULL || !gh_ref_unambiguous(ref))
+			return tool_pg_fail(err, ERR_SCHEMA, "%s: empty, or a '.' at its start or "
+			    "end, next to another '.' or to a '/' (base...head would be ambiguous)",
+			    names[i]);
+	}
+	if ((size_t)snprintf(out, len, "%s...%s", tool_pg_arg_str(call, "base"),
+	    tool_pg_arg_str(call, "head")) >= len)
+		return tool_pg_fail(err, ERR_TOOBIG, "base/head: too long");
+	return 0;
+}
+
 /* GET /repos/{owner}/{repo}/compare/{base}...{head}: basehead is one encoded segment. */
 static int
 gh_compare_commits(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
 	static const char *const q[] = { "per_page", "page", NULL };
-	const char *base = tool_pg_arg_str(call, "base"), *head = tool_pg_arg_str(call, "head");
 	char basehead[1024];
 	struct gh g;
 	int r;
 
 	*result = NULL;
 	memset(&g, 0, sizeof(g));
-	if (base == NULL || head == NULL || *base == '\0' || *head == '\0' ||
-	    strstr(base, "..") || strstr(head, "..")) {
-		r = tool_pg_fail(err, ERR_SCHEMA, "base/head: empty, or holding '..' (never in a ref)");
+	if ((r = gh_basehead(call, basehead, sizeof(basehead), err)) < 0)
 		goto out;
-	}
-	if ((size_t)snprintf(basehead, sizeof(basehead), "%s...%s", base, head) >=
-	    sizeof(basehead)) {
-		r = tool_pg_fail(err, ERR_TOOBIG, "base/head: too long");
-		goto out;
-	}
 	if ((r = gh_start(&g, call, "GET", "/compare", err)) < 0 ||
 	    (r = tool_pg_seg(&g.req, "base...head", basehead, err)) < 0 ||
 	    (r = gh_query_args(&g, call, q, err)) < 0)
@@ -666,6 +693,9 @@ out:
 #define WORKFLOW_RX	"[0-9]+|[A-Za-z0-9_.-]+\\.ya?ml"
 #define SHA_RX		"[0-9a-fA-F]{4,64}"
 #define REF_RX		"[A-Za-z0-9_./@+:-]+"
+/* REF_RX where every '.' stands between two other non-'/' characters (see gh_basehead) */
+#define REF_CH		"[A-Za-z0-9_@+:-]"
+#define COMPARE_REF_RX	"/*" REF_CH "+((\\.|/+)" REF_CH "+)*/*"
 #define ID_MAX		INT64_MAX
 
 #define P_OWNER { .name = "owner", .type = TP_STRING, .required = true, .pattern = OWNER_RX, \
@@ -789,10 +819,10 @@ static const struct tool_param p_create_release[] = {
 };
 static const struct tool_param p_compare[] = {
 	P_OWNER, P_REPO,
-	{ .name = "base", .type = TP_STRING, .required = true, .pattern = REF_RX, .max_len = 255,
-	  .desc = "Base ref or SHA (e.g. the previous release tag)" },
-	{ .name = "head", .type = TP_STRING, .required = true, .pattern = REF_RX, .max_len = 255,
-	  .desc = "Head ref or SHA" },
+	{ .name = "base", .type = TP_STRING, .required = true, .pattern = COMPARE_REF_RX,
+	  .max_len = 255, .desc = "Base ref or SHA (e.g. the previous release tag)" },
+	{ .name = "head", .type = TP_STRING, .required = true, .pattern = COMPARE_REF_RX,
+	  .max_len = 255, .desc = "Head ref or SHA" },
 	{ .name = "per_page", .type = TP_INT, .min = 1, .max = 100,
 	  .desc = "Commits per page (all up to 250 when absent)" },
 	{ .name = "page", .type = TP_INT, .min = 1, .max = 1000000, .desc = "Page of commits" },
