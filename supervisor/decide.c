@@ -45,6 +45,29 @@ evidence_lookup(void *arg, const struct pol_evidence_query *q, int64_t *found_at
 	return found;
 }
 
+/* A rollback's outcome record says what changed: from and to which history id, and the steps
+ * done (disable_auto_sync, then rollback, when auto-sync was on). */
+static void
+observe_rollback(const char *result, json_t *rec)
+{
+	json_t *res = json_loads(result, 0, NULL), *steps = json_array(), *st;
+	size_t i;
+
+	if (res == NULL || steps == NULL) {
+		json_decref(res);
+		json_decref(steps);
+		return;
+	}
+	json_array_foreach(json_object_get(res, "steps"), i, st)
+		if (json_is_true(json_object_get(st, "done")))
+			json_array_append(steps, json_object_get(st, "step"));
+	json_object_set_new(rec, "rollback", json_pack("{s:O?, s:O?, s:O?, s:o}", "from_id",
+	    json_object_get(json_object_get(res, "from"), "id"), "to_id",
+	    json_object_get(json_object_get(res, "target"), "id"), "dry_run",
+	    json_object_get(res, "dry_run"), "steps_done", steps));
+	json_decref(res);
+}
+
 /* Results that count as evidence are recorded: a canary verdict is the one we know. Each is
  * kept as (tenant, args with app_name, verdict and score, time, the call's decision seq), the
  * newest first and at most LIM_EVIDENCE_MAX of them; the samples a result may carry for charts
@@ -60,6 +83,10 @@ sup_observe_result(struct sup *s, const struct call *c, const char *result, json
 		if ((res = json_loads(result, 0, NULL)) != NULL)
 			sup_model_usage(s, c, res, rec);
 		json_decref(res);
+		return;
+	}
+	if (strcmp(c->family, "argocd") == 0 && strcmp(c->op, "rollback_application") == 0) {
+		observe_rollback(result, rec);
 		return;
 	}
 	if (strcmp(c->family, "prometheus") != 0 || strcmp(c->op, "canary_analyze") != 0)

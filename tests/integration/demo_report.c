@@ -106,6 +106,10 @@ print_call(json_t *recs, size_t i, json_t *d)
 		if ((ev = json_object_get(o, "evidence")) != NULL)
 			printf(", verdict %s score %g", s_of(ev, "verdict"),
 			    json_number_value(json_object_get(ev, "score")));
+		if ((ev = json_object_get(o, "rollback")) != NULL)
+			printf(", history id %lld -> %lld",
+			    (long long)json_integer_value(json_object_get(ev, "from_id")),
+			    (long long)json_integer_value(json_object_get(ev, "to_id")));
 	}
 	printf("\n");
 	if ((ev = json_object_get(json_object_get(d, "obligations"), "evidence")) != NULL &&

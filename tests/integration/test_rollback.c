@@ -287,6 +287,8 @@ Test(rollback, fail_for_the_app_allowed)
 	cr_expect(strstr(audit, "\"evidence\":{\"app_name\":\"guestbook\""), "verdict evidence "
 	    "bound to the app in the outcome record");
 	cr_expect(strstr(audit, "\"verdict\":\"fail\""));
+	cr_expect(strstr(audit, "\"rollback\":{\"dry_run\":false,\"from_id\":3,"
+	    "\"steps_done\":[\"rollback\"],\"to_id\":2}"), "rollback not in the outcome record");
 	cr_expect_null(strstr(audit, ARGO_TOKEN), "token in the audit log");
 	free(audit);
 }
@@ -297,6 +299,7 @@ Test(rollback, auto_sync_two_step)
 {
 	json_t *res, *steps, *log, *e;
 	const char *path;
+	char *audit;
 	size_t i, n = 0;
 
 	start("15m", true);
@@ -342,6 +345,11 @@ Test(rollback, auto_sync_two_step)
 	}
 	json_decref(log);
 	cr_expect_eq(n, 2);
+	/* the audit's outcome record holds both steps */
+	audit = hx_read(h.audit);
+	cr_expect(strstr(audit, "\"rollback\":{\"dry_run\":false,\"from_id\":2,"
+	    "\"steps_done\":[\"disable_auto_sync\",\"rollback\"],\"to_id\":1}"), "%s", audit);
+	free(audit);
 }
 
 /* Auto-sync off needs patch_application: a caller that may roll back but not patch gets a
