@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bsd/string.h>
 #include <curl/curl.h>
 
 #include "ipc/broker.h"
@@ -25,30 +24,6 @@ http_preinit(struct wrk *w)
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
 }
 
-/* ctx.endpoint -> struct http_endpoint (strings borrowed from ctx for the call's duration). */
-static int
-endpoint_from_ctx(const json_t *ctx, struct http_endpoint *ep, const char **hosts, size_t nhosts)
-{
-	json_t *e = json_object_get(ctx, "endpoint"), *rh, *v;
-	size_t i, k = 0;
-
-	memset(ep, 0, sizeof(*ep));
-	if (!json_is_object(e) || !json_is_string(json_object_get(e, "url")))
-		return ERR_CONFIG;
-	ep->name = json_string_value(json_object_get(e, "name"));
-	ep->url = json_string_value(json_object_get(e, "url"));
-	ep->ca_file = json_string_value(json_object_get(e, "ca_file"));
-	ep->timeout_ms = (uint32_t)json_integer_value(json_object_get(e, "timeout_ms"));
-	ep->connect_timeout_ms = (uint32_t)json_integer_value(json_object_get(e, "connect_timeout_ms"));
-	if ((rh = json_object_get(e, "redirect_hosts")) != NULL)
-		json_array_foreach(rh, i, v)
-			if (json_is_string(v) && k + 1 < nhosts)
-				hosts[k++] = json_string_value(v);
-	hosts[k] = NULL;
-	ep->redirect_hosts = hosts;
-	return 0;
-}
-
 static int
 io_http(struct tool_io *io, const struct tool_call *call, const struct http_req *req,
     struct http_resp *resp, struct tool_err *err)
@@ -56,10 +31,11 @@ io_http(struct tool_io *io, const struct tool_call *call, const struct http_req 
 	struct kind_thread *kt = io->priv2;
 	struct http_endpoint ep;
 	const char *hosts[17];
+	char e[160];
 
-	if (endpoint_from_ctx(call->ctx, &ep, hosts, 17) < 0) {
-		err->code = ERR_CONFIG;
-		strlcpy(err->text, "no endpoint configured for this call", sizeof(err->text));
+	/* ctx.endpoint (from corrald's configuration only); strings borrowed from ctx */
+	if (http_endpoint_from_ctx(call->ctx, &ep, hosts, 17, e, sizeof(e)) < 0) {
+		http_err_set(err, ERR_CONFIG, 0, false, "no endpoint configured for this call: %s", e);
 		return ERR_CONFIG;
 	}
 	return http_client_do(kt->http, &ep, req, call->deadline, resp, err);

@@ -23,11 +23,19 @@ const struct hf_fam hf_fams[HF_N] = {
 	    "" },
 };
 
+const char *hf_token_override[HF_N];
+
+const char *
+hf_token(int fam)
+{
+	return hf_token_override[fam] ? hf_token_override[fam] : hf_fams[fam].token;
+}
+
 static void
 start_fakes(struct hf *x, unsigned mask)
 {
 	for (int i = 0; i < HF_N; i++) {
-		const char *args[] = { "--token", hf_fams[i].token, NULL };
+		const char *args[] = { "--token", hf_token(i), NULL };
 
 		if (!(mask & (1u << i)))
 			continue;
@@ -78,7 +86,7 @@ hf_open(struct hf *x, unsigned uid_base, unsigned mask, const char *timeout, con
 		char name[64];
 
 		snprintf(name, sizeof(name), "%s.token", hf_fams[i].family);
-		hx_file(&x->hx, name, hf_fams[i].token, 0600);
+		hx_file(&x->hx, name, hf_token(i), 0600);
 	}
 	hx_start(&x->hx, n);
 }

@@ -28,6 +28,9 @@ struct hf_fam {
 	const char *extra;	/* more endpoint fields (YAML flow), or "" */
 };
 extern const struct hf_fam hf_fams[HF_N];
+/* Tokens used instead of hf_fams[].token when set (before hf_open). */
+extern const char *hf_token_override[HF_N];
+const char *hf_token(int fam);
 
 struct hf {
 	struct hx hx;

@@ -196,7 +196,7 @@ Test(http_families, every_op_succeeds_through_corrald)
 		    r.out, r.err);
 		cr_assert(json_is_object(r.j) || json_is_array(r.j), "%s.%s: not JSON: %s",
 		    hf_fams[c->fam].family, c->op, r.out);
-		cr_assert_null(strstr(r.out, hf_fams[c->fam].token), "%s: token in the result", c->op);
+		cr_assert_null(strstr(r.out, hf_token(c->fam)), "%s: token in the result", c->op);
 		log = hf_log_since(&X, c->fam, n0);
 		hf_assert_clean(log, c->op);
 		cr_assert_geq(json_array_size(log), 1, "%s: no request reached the fake", c->op);
@@ -334,7 +334,7 @@ run_mode(const struct op_case *c, const struct mode *m)
 	cr_assert(n >= (size_t)m->min_req && n <= (size_t)(write ? 1 : m->max_req),
 	    "%s.%s %s: %zu requests", fam, c->op, m->name, n);
 	cr_assert_geq(t0, m->min_ms, "%s.%s %s: %lld ms", fam, c->op, m->name, (long long)t0);
-	cr_assert_null(strstr(r.out, hf_fams[c->fam].token), "%s %s: token in the output", c->op,
+	cr_assert_null(strstr(r.out, hf_token(c->fam)), "%s %s: token in the output", c->op,
 	    m->name);
 	json_decref(log);
 	hf_res_free(&r);
