@@ -31,6 +31,12 @@ hf_token(int fam)
 	return hf_token_override[fam] ? hf_token_override[fam] : hf_fams[fam].token;
 }
 
+const char *
+hf_tenant(const struct hf *x, int fam)
+{
+	return x->flags & HF_ONE_TENANT ? hf_fams[0].tenant : hf_fams[fam].tenant;
+}
+
 static void
 start_fakes(struct hf *x, unsigned mask)
 {
@@ -56,16 +62,17 @@ hf_open(struct hf *x, unsigned uid_base, unsigned mask, const char *timeout, con
 
 	memset(x, 0, sizeof(*x));
 	x->uid_base = uid_base;
+	x->flags = flags;
 	start_fakes(x, mask);
 	cr_assert_not_null(f = open_memstream(&body, &blen));
 	fprintf(f, "tenants:\n");
-	for (int i = 0; i < HF_N; i++)
+	for (int i = 0; i < (flags & HF_ONE_TENANT ? 1 : HF_N); i++)
 		fprintf(f, "  %s: { uid: %u }\n", hf_fams[i].tenant, uid_base + 1 + (unsigned)i);
 	/* relative: the config's directory, where the 0600 token files are written below */
 	fprintf(f, "credentials:\n");
 	for (int i = 0; i < HF_N; i++)
 		fprintf(f, "  - { name: c-%s, tenant: %s, source: \"file:%s.token\" }\n",
-		    hf_fams[i].family, hf_fams[i].tenant, hf_fams[i].family);
+		    hf_fams[i].family, hf_tenant(x, i), hf_fams[i].family);
 	fprintf(f, "endpoints:\n");
 	for (int i = 0; i < HF_N; i++) {
 		if (!(mask & (1u << i)))
@@ -73,7 +80,7 @@ hf_open(struct hf *x, unsigned uid_base, unsigned mask, const char *timeout, con
 		n++;
 		fprintf(f, "  %s:\n    - { name: e, tenant: %s, url: \"http://%s:%d\", "
 		    "credential: c-%s, allow_private: %s, timeout: %s%s%s }\n", hf_fams[i].family,
-		    hf_fams[i].tenant, flags & HF_LOCALHOST ? "localhost" : "127.0.0.1",
+		    hf_tenant(x, i), flags & HF_LOCALHOST ? "localhost" : "127.0.0.1",
 		    x->fk[i].port, hf_fams[i].family, flags & HF_NO_PRIVATE ? "false" : "true",
 		    timeout, flags & HF_CONNECT_1S ? ", connect_timeout: 1s" : "",
 		    hf_fams[i].extra);
@@ -139,7 +146,7 @@ hf_call(struct hf *x, int fam, const char *op, const char *args, struct hf_res *
 		"--args", args, NULL };
 
 	memset(r, 0, sizeof(*r));
-	snprintf(tool, sizeof(tool), "%s@%s", hf_fams[fam].family, hf_fams[fam].tenant);
+	snprintf(tool, sizeof(tool), "%s@%s", hf_fams[fam].family, hf_tenant(x, fam));
 	r->rc = hf_run(av, &r->out, &r->err);
 	r->j = json_loads(r->out, 0, NULL);
 	r->code = json_string_value(json_object_get(r->j, "error"));

@@ -37,11 +37,13 @@ struct hf {
 	struct fake fk[HF_N];
 	bool on[HF_N];
 	unsigned uid_base;
+	unsigned flags;
 };
 
 #define HF_NO_PRIVATE	0x1u	/* endpoints without allow_private */
 #define HF_LOCALHOST	0x2u	/* endpoint URLs name localhost instead of 127.0.0.1 */
 #define HF_CONNECT_1S	0x4u	/* endpoints with connect_timeout: 1s */
+#define HF_ONE_TENANT	0x8u	/* every family in tenant "ta" (one uid for all workers) */
 
 /* Start the fakes of mask (1 << HF_*), write the tokens and corral.yaml (endpoint timeout
  * `timeout`, e.g. "1500ms"; `more` is appended to the file, or NULL; flags HF_*), start
@@ -58,6 +60,7 @@ struct hf_res {
 	const char *detail;	/* j.detail or "" */
 };
 /* corralctl -o json call FAMILY@TENANT OP --args ARGS (args passed as raw bytes). */
+const char *hf_tenant(const struct hf *x, int fam);
 int hf_call(struct hf *x, int fam, const char *op, const char *args, struct hf_res *r);
 void hf_res_free(struct hf_res *r);
 /* Run argv (program path first) with stdout and stderr captured apart. */

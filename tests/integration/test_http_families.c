@@ -171,7 +171,7 @@ assert_audited(int fam, const char *op, const char *outcome, int http_status)
 	json_t *all, *oc, *dec = hf_audit_last(&X, hf_fams[fam].family, op, &oc, &all);
 
 	cr_assert_str_eq(json_string_value(json_object_get(dec, "decision")), "allow");
-	cr_assert_str_eq(json_string_value(json_object_get(dec, "tenant")), hf_fams[fam].tenant);
+	cr_assert_str_eq(json_string_value(json_object_get(dec, "tenant")), hf_tenant(&X, fam));
 	cr_assert_str_eq(json_string_value(json_object_get(oc, "outcome")), outcome,
 	    "%s.%s: outcome %s", hf_fams[fam].family, op,
 	    json_string_value(json_object_get(oc, "outcome")));
@@ -541,7 +541,7 @@ inject_raw(const struct inj *t)
 
 		snprintf(args, sizeof(args), "%.*sa@@b%s", (int)(pct - t->fmt), t->fmt, pct + 2);
 	}
-	snprintf(tool, sizeof(tool), "%s@%s", hf_fams[t->fam].family, hf_fams[t->fam].tenant);
+	snprintf(tool, sizeof(tool), "%s@%s", hf_fams[t->fam].family, hf_tenant(&X, t->fam));
 	a = hf_audit(&X);
 	nd0 = json_array_size(a);
 	json_decref(a);
@@ -677,5 +677,36 @@ Test(http_families, compare_refs_are_unambiguous)
 		}
 		json_decref(log);
 		hf_res_free(&r);
+	}
+}
+
+/* The usual shape: one tenant with all five families. Its workers share the tenant's uid (and
+ * the jail's per-uid RLIMIT_NPROC, which nng's and libcurl's threads count against): all five
+ * must come up and serve, and keep serving after a burst of calls. */
+Test(http_families, one_tenant_runs_every_family)
+{
+	hf_open(&X, UID_BASE + 70u, (1u << HF_N) - 1, "5s", NULL, HF_ONE_TENANT);
+	for (int round = 0; round < 3; round++)
+		for (size_t k = 0; k < sizeof(fail_ops) / sizeof(fail_ops[0]); k++) {
+			const struct op_case *c = &fail_ops[k];
+			struct hf_res r;
+
+			if (strcmp(c->auth, "w") == 0)
+				continue;
+			hf_call(&X, c->fam, c->op, c->args, &r);
+			cr_assert_eq(r.rc, 0, "%s.%s in the shared tenant: %s", hf_fams[c->fam].family,
+			    c->op, r.out);
+			hf_res_free(&r);
+		}
+	{
+		json_t *st = hx_status(&X.hx), *w;
+		size_t i;
+
+		json_array_foreach(json_object_get(st, "workers"), i, w) {
+			cr_assert_str_eq(json_string_value(json_object_get(w, "state")), "ready");
+			cr_assert_eq(json_integer_value(json_object_get(w, "restarts")), 0, "%s restarted",
+			    json_string_value(json_object_get(w, "name")));
+		}
+		json_decref(st);
 	}
 }
