@@ -415,6 +415,8 @@ Test(egress, internal_address_needs_allow_private)
 	cr_assert_eq(r.rc, 1, "%s", r.out);
 	cr_assert_str_eq(r.code ? r.code : "(none)", "ERR_EGRESS", "%s", r.out);
 	cr_assert_eq(fake_count(&X.fk[HF_PROM]), 0, "the fake was reached");
+	cr_assert_geq(count_violations("localhost", X.fk[HF_PROM].port), 1,
+	    "the refusal of an internal address is not audited");
 	hf_audit_last(&X, "prometheus", "query", &oc, &all);
 	cr_assert_str_eq(json_string_value(json_object_get(oc, "outcome")), "error");
 	json_decref(all);
