@@ -26,7 +26,7 @@ static const struct agent_fam fams[] = {
 	    "get_helmrelease", "reconcile_helmrelease", "suspend_helmrelease",
 	    "resume_helmrelease", "get_sources", "reconcile_source", "get_alerts", "get_logs"),
 	    false },
-	{ "echo", OPS("echo", "sleep", "fail", "store", "crash"), true },
+	{ "echo", OPS("echo", "sleep", "fail", "store", "crash", "log"), true },
 };
 
 /* AOF names seen in the AOF corpus and the origin design. The reasons are repeated, longer, in

@@ -305,6 +305,11 @@ child_rlimits(struct jail_ctx *c)
 	rlim_t as = s->profile == JAIL_EXEC ? LIM_RL_AS_EXEC : LIM_RL_AS;
 	int r;
 
+#ifdef CORRAL_SANITIZED
+	/* ASan/UBSan builds reserve terabytes of shadow address space: an address-space limit
+	 * would kill every program at start. Only an explicit --rlimit-as applies there. */
+	as = RLIM_INFINITY;
+#endif
 	if ((r = set_rlimit(c, RLIMIT_CORE, 0, 0, "CORE")) < 0 ||
 	    (r = set_rlimit(c, RLIMIT_NOFILE, s->rl_nofile, LIM_RL_NOFILE, "NOFILE")) < 0 ||
 	    (r = set_rlimit(c, RLIMIT_NPROC, s->rl_nproc, LIM_RL_NPROC, "NPROC")) < 0 ||

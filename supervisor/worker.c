@@ -264,6 +264,12 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 			ARG("--rlimit-nproc");
 			FMT("%u", t->limits.pids);
 		}
+#ifndef CORRAL_SANITIZED	/* sanitizer shadow memory needs terabytes of address space */
+		if (t && t->limits.memory) {
+			ARG("--rlimit-as");
+			FMT("%llu", (unsigned long long)t->limits.memory);
+		}
+#endif
 	}
 	ARG("--status-fd");
 	ARG("4");

@@ -264,7 +264,7 @@ Test(loader, missing_tools_warn_loads_without_them)
 
 	cr_assert_eq(def->ntools, 1);
 	cr_expect_str_eq(def->tools[0].family, "echo");
-	cr_expect_eq(def->tools[0].nops, 4);
+	cr_expect_eq(def->tools[0].nops, 6);	/* echo, sleep, fail, store, crash, log */
 	cr_assert_eq(def->nmissing, 2);
 	cr_expect_str_eq(def->missing[0].name, "kubectl");
 	cr_expect_eq(def->missing[0].pos.col, 11);
