@@ -221,6 +221,58 @@ deny(json_t *rec, char *reason, size_t rlen, const char *text)
 	return DEC_DENY;
 }
 
+/* argocd.rollback_application with disable_auto_sync does a second write: the patch that turns
+ * automated sync off. The caller must be allowed that patch too, as if it had asked for it
+ * itself (without obligations it could not meet here: an allow that needs more is a no). */
+static bool
+implied_patch_allowed(struct sup *s, const struct pol_request *rq, json_t *rec, char *why,
+    size_t wlen)
+{
+	const struct tool_family *f = tool_family_find("argocd");
+	const struct tool_op *op = tool_op_find(f, "patch_application");
+	struct pol_request prq = *rq;
+	struct pol_state st = { .rates = s->rates, .evidence = evidence_lookup };
+	struct pol_decision d;
+	char err[256];
+	json_t *args;
+	bool ok;
+
+	if (op == NULL)
+		return false;
+	args = json_pack("{s:O?, s:O?, s:{s:{s:{s:n}}}, s:s, s:O?}", "app_name",
+	    json_object_get(rq->args, "app_name"), "app_namespace",
+	    json_object_get(rq->args, "app_namespace"), "patch_data", "spec", "syncPolicy",
+	    "automated", "patch_type", "merge", "dry_run", json_object_get(rq->args, "dry_run"));
+	if (args == NULL || tool_args_validate(op, args, err, sizeof(err)) < 0) {
+		snprintf(why, wlen, "disable_auto_sync needs argocd.patch_application: %s",
+		    args ? err : "out of memory");
+		json_decref(args);
+		return false;
+	}
+	prq.op = op->name;
+	prq.opdef = op;
+	prq.args = args;
+	ok = pol_decide(s->policy, &prq, &st, &d) == 0 && d.effect == POL_ALLOW &&
+	    !(d.dry_run_only && !rq->dry_run);
+	json_object_set_new(rec, "implied", json_pack("{s:s, s:s}", "op",
+	    "argocd.patch_application", "decision", ok ? "allow" : "deny"));
+	{
+		json_t *dj = pol_decision_json(&d), *im = json_object_get(rec, "implied");
+
+		if (dj) {
+			json_object_set(im, "rules", json_object_get(dj, "rules"));
+			json_decref(dj);
+		}
+	}
+	if (ok)
+		pol_rate_commit(s->rates, s->policy, &prq, &d);
+	else
+		snprintf(why, wlen, "disable_auto_sync needs argocd.patch_application, which policy "
+		    "does not allow this caller: %s", d.reason[0] ? d.reason : "default deny");
+	json_decref(args);
+	return ok;
+}
+
 enum dec
 sup_decide(struct sup *s, const struct origin *o, const struct tool_family *f,
     const struct tool_op *op, json_t *args, bool dry_run, json_t *rec, char *reason, size_t rlen)
@@ -280,6 +332,13 @@ sup_decide(struct sup *s, const struct origin *o, const struct tool_family *f,
 	}
 	if (d.effect != POL_ALLOW)
 		return DEC_DENY;
+	if (strcmp(f->name, "argocd") == 0 && strcmp(op->name, "rollback_application") == 0 &&
+	    json_is_true(json_object_get(args, "disable_auto_sync"))) {
+		char why[512];
+
+		if (!implied_patch_allowed(s, &rq, rec, why, sizeof(why)))
+			return deny(rec, reason, rlen, why);
+	}
 	if (st.approval == POL_APPROVAL_GRANTED && ap != NULL) {
 		json_object_set_new(rec, "approval", json_pack("{s:s}", "id", ap->id));
 		if (approval_consume(s->approvals, ap->id, rq.now_ms) == 0)

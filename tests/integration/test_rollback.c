@@ -355,7 +355,7 @@ Test(rollback, auto_sync_two_step)
 /* Auto-sync off needs patch_application: a caller that may roll back but not patch gets a
  * clear denial naming patch_application, and nothing is sent. Needs corrald to decide the
  * implied patch (see docs/CANARY.md, "Rollback with auto-sync on"). */
-Test(rollback, auto_sync_needs_patch_permission, .disabled = true)
+Test(rollback, auto_sync_needs_patch_permission)
 {
 	json_t *res;
 
