@@ -423,7 +423,7 @@ verify_opts(int argc, char **argv, struct vopts *o, FILE *err)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+k:c:a:q", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:c:a:q", lo, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->key = optarg; break;
 		case 'c': o->ckpt = optarg; break;
@@ -729,7 +729,7 @@ auditcli_tail(int argc, char **argv, FILE *out, FILE *err)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+n:fo:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:fo:", lo, NULL)) != -1) {
 		if (c == 'n' && ((want = strtoul(optarg, &end, 10)) > 100000 || *end || !*optarg))
 			c = '?';
 		if (c == 'o' && parse_output(optarg, &json, "tail", err) != 0)
@@ -881,7 +881,7 @@ query_opts(int argc, char **argv, struct qstate *q, FILE *err)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+o:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'T': q->tenant = optarg; break;
 		case 'P': q->principal = optarg; break;
