@@ -25,82 +25,28 @@
 #define GH_API_VERSION	"2022-11-28"
 #define GH_IGNORED_BODY_MAX	(64u << 10)	/* answers whose body is not used ({} of 201/202) */
 
-/* One exchange's state: the request, its response and the credential it carries. */
-struct gh {
-	struct http_req req;
-	struct http_resp resp;
-	struct tool_pg_cred cred;
-	char *body;
-};
-
+/* /repos/{owner}/{repo}[sub] with GitHub's media type, API version and the Bearer credential. */
 static int
-gh_start(struct gh *g, const struct tool_call *call, const char *method, const char *sub,
-    struct tool_err *err)
+gh_start(struct tool_pg_x *g, const struct tool_call *call, const char *method,
+    const char *sub, struct tool_err *err)
 {
 	int r;
 
-	memset(g, 0, sizeof(*g));
-	if ((r = tool_pg_args_check(call, err)) < 0)
+	if ((r = tool_pg_x_start(g, call, method, err)) < 0)
 		return r;
-	g->req.method = method;
 	/* RAW on every request: the client then adds no "Accept: application/json" of its own
 	 * next to GitHub's media type; JSON bodies are parsed here (tool_pg_json), and a body
 	 * over the cap is still an error there. */
-	g->req.flags = HTTP_F_RAW;
-	if (strcmp(method, "GET") == 0)
-		g->req.flags |= HTTP_F_IDEMPOTENT;
-	if ((r = http_path_add(&g->req, "/repos")) < 0)
-		return tool_pg_fail(err, r, "cannot build the request path");
-	if ((r = tool_pg_seg(&g->req, "owner", tool_pg_arg_str(call, "owner"), err)) < 0 ||
-	    (r = tool_pg_seg(&g->req, "repo", tool_pg_arg_str(call, "repo"), err)) < 0)
+	g->req.flags |= HTTP_F_RAW;
+	if ((r = tool_pg_x_lit(g, "/repos", err)) < 0 ||
+	    (r = tool_pg_seg(&g->req, "owner", tool_pg_arg_str(call, "owner"), err)) < 0 ||
+	    (r = tool_pg_seg(&g->req, "repo", tool_pg_arg_str(call, "repo"), err)) < 0 ||
+	    (sub != NULL && (r = tool_pg_x_lit(g, sub, err)) < 0))
 		return r;
-	if (sub != NULL && (r = http_path_add(&g->req, sub)) < 0)
-		return tool_pg_fail(err, r, "cannot build the request path");
 	if ((r = http_header_add(&g->req, "Accept", GH_ACCEPT)) < 0 ||
 	    (r = http_header_add(&g->req, "X-GitHub-Api-Version", GH_API_VERSION)) < 0)
 		return tool_pg_fail(err, r, "cannot add headers");
-	if ((r = tool_pg_cred_bearer(&g->req, call, &g->cred)) < 0)
-		return tool_pg_fail(err, r, "credential: %s", err_str(r));
-	return 0;
-}
-
-static int
-gh_lit(struct gh *g, const char *lit, struct tool_err *err)
-{
-	int r = http_path_add(&g->req, lit);
-
-	return r < 0 ? tool_pg_fail(err, r, "cannot build the request path") : 0;
-}
-
-/* Wipe the exchange; scrub the call's secret from a successful result. */
-static int
-gh_end(struct gh *g, const struct tool_call *call, int r, json_t **result)
-{
-	if (r == 0 && *result != NULL)
-		tool_pg_scrub(result, call, &g->cred);
-	if (r < 0 && *result != NULL) {
-		json_decref(*result);
-		*result = NULL;
-	}
-	http_resp_clear(&g->resp);
-	tool_pg_cred_wipe(&g->cred);
-	free(g->body);
-	return r;
-}
-
-static int
-gh_json_body(struct gh *g, json_t *body, struct tool_err *err)
-{
-	if (body == NULL)
-		return tool_pg_fail(err, -ENOMEM, "out of memory");
-	g->body = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (g->body == NULL)
-		return tool_pg_fail(err, -ENOMEM, "out of memory");
-	g->req.body = g->body;
-	g->req.body_len = strlen(g->body);
-	g->req.content_type = "application/json";
-	return 0;
+	return tool_pg_x_bearer(g, call, err);
 }
 
 /* ------------------------------------------------------------------ shaping */
@@ -190,73 +136,35 @@ shape_compare(json_t *it)
 /* ------------------------------------------------------------------ common runs */
 
 static int
-gh_get_one(struct tool_io *io, const struct tool_call *call, struct gh *g,
-    json_t *(*shape)(json_t *), json_t **result, struct tool_err *err)
-{
-	static const int ok[] = { 200 };
-	json_t *j;
-	int r;
-
-	tool_pg_ok(&g->req, ok, 1);
-	if ((r = tool_pg_exchange(io, call, &g->req, &g->resp, err)) < 0 ||
-	    (r = tool_pg_json(&g->resp, &j, err)) < 0)
-		return r;
-	*result = shape(j);
-	json_decref(j);
-	return *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
-}
-
-static int
-gh_list(struct tool_io *io, const struct tool_call *call, struct gh *g, const char *key,
+gh_list(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *g, const char *key,
     const char *out_key, json_t *(*shape)(json_t *), json_t **result, struct tool_err *err)
 {
-	static const int ok[] = { 200 };
-	struct tool_pg_list l = {
-		.page = tool_pg_arg_int(call, "page", 1),
-		.per_page = tool_pg_arg_int(call, "per_page", 30),
-		.max_pages = tool_pg_arg_int(call, "max_pages", 1),
-		.cursor = TOOL_PG_LINK, .key = key, .out_key = out_key, .shape = shape,
+	const struct tool_pg_list l = {
+		.per_page = 30, .cursor = TOOL_PG_LINK, .key = key, .out_key = out_key,
+		.shape = shape,
 	};
 
-	tool_pg_ok(&g->req, ok, 1);
-	return tool_pg_list(io, call, &g->req, &l, result, err);
+	return tool_pg_x_list(io, call, g, &l, result, err);
 }
 
-/* A mutating POST with an optional JSON body: dry run, or send and check the success set. */
+/* GET sub/<the integer argument id_name>[?q...]: one object, shaped. */
 static int
-gh_post(struct tool_io *io, const struct tool_call *call, struct gh *g, const int *ok,
-    size_t nok, json_t **result, struct tool_err *err)
-{
-	tool_pg_ok(&g->req, ok, nok);
-	if (call->dry_run) {
-		*result = tool_pg_dry_run(&g->req, NULL);
-		return *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
-	}
-	return tool_pg_exchange(io, call, &g->req, &g->resp, err);
-}
-
-static int
-gh_query_args(struct gh *g, const struct tool_call *call, const char *const *names,
+gh_get_by_id(struct tool_io *io, const struct tool_call *call, const char *sub,
+    const char *id_name, const char *const *q, json_t *(*shape)(json_t *), json_t **result,
     struct tool_err *err)
 {
+	static const char *const none[] = { NULL };
+	struct tool_pg_x g;
 	int r;
 
-	for (size_t i = 0; names[i] != NULL; i++) {
-		json_t *v = json_object_get(call->args, names[i]);
-
-		if (json_is_string(v))
-			r = tool_pg_query(&g->req, names[i], json_string_value(v), err);
-		else if (json_is_integer(v))
-			r = tool_pg_query_int(&g->req, names[i], json_integer_value(v), err);
-		else if (json_is_boolean(v))
-			r = tool_pg_query(&g->req, names[i], json_is_true(v) ? "true" : "false",
-			    err);
-		else
-			r = 0;
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	*result = NULL;
+	if ((r = gh_start(&g, call, "GET", sub, err)) < 0 ||
+	    (r = tool_pg_seg_int(&g.req, tool_pg_arg_int(call, id_name, 0), err)) < 0 ||
+	    (r = tool_pg_x_query_args(&g, call, q ? q : none, err)) < 0)
+		goto out;
+	r = tool_pg_x_get_one(io, call, &g, shape, result, err);
+out:
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 /* ------------------------------------------------------------------ runs and jobs */
@@ -268,20 +176,21 @@ gh_list_workflow_runs(struct tool_io *io, const struct tool_call *call, json_t *
 	static const char *const q[] = { "branch", "event", "status", "actor", "created",
 	    "head_sha", "exclude_pull_requests", "check_suite_id", NULL };
 	const char *wf = tool_pg_arg_str(call, "workflow_id");
-	struct gh g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = gh_start(&g, call, "GET", "/actions", err)) < 0)
 		goto out;
-	if (wf != NULL && ((r = gh_lit(&g, "/workflows", err)) < 0 ||
+	if (wf != NULL && ((r = tool_pg_x_lit(&g, "/workflows", err)) < 0 ||
 	    (r = tool_pg_seg(&g.req, "workflow_id", wf, err)) < 0))
 		goto out;
-	if ((r = gh_lit(&g, "/runs", err)) < 0 || (r = gh_query_args(&g, call, q, err)) < 0)
+	if ((r = tool_pg_x_lit(&g, "/runs", err)) < 0 ||
+	    (r = tool_pg_x_query_args(&g, call, q, err)) < 0)
 		goto out;
 	r = gh_list(io, call, &g, "workflow_runs", "workflow_runs", shape_run, result, err);
 out:
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
@@ -289,17 +198,8 @@ gh_get_workflow_run(struct tool_io *io, const struct tool_call *call, json_t **r
     struct tool_err *err)
 {
 	static const char *const q[] = { "exclude_pull_requests", NULL };
-	struct gh g;
-	int r;
 
-	*result = NULL;
-	if ((r = gh_start(&g, call, "GET", "/actions/runs", err)) < 0 ||
-	    (r = tool_pg_seg_int(&g.req, tool_pg_arg_int(call, "run_id", 0), err)) < 0 ||
-	    (r = gh_query_args(&g, call, q, err)) < 0)
-		goto out;
-	r = gh_get_one(io, call, &g, shape_run, result, err);
-out:
-	return gh_end(&g, call, r, result);
+	return gh_get_by_id(io, call, "/actions/runs", "run_id", q, shape_run, result, err);
 }
 
 static int
@@ -307,33 +207,25 @@ gh_list_jobs(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
 	static const char *const q[] = { "filter", NULL };
-	struct gh g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = gh_start(&g, call, "GET", "/actions/runs", err)) < 0 ||
 	    (r = tool_pg_seg_int(&g.req, tool_pg_arg_int(call, "run_id", 0), err)) < 0 ||
-	    (r = gh_lit(&g, "/jobs", err)) < 0 || (r = gh_query_args(&g, call, q, err)) < 0)
+	    (r = tool_pg_x_lit(&g, "/jobs", err)) < 0 ||
+	    (r = tool_pg_x_query_args(&g, call, q, err)) < 0)
 		goto out;
 	r = gh_list(io, call, &g, "jobs", "jobs", shape_job, result, err);
 out:
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
 gh_get_job(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	struct gh g;
-	int r;
-
-	*result = NULL;
-	if ((r = gh_start(&g, call, "GET", "/actions/jobs", err)) < 0 ||
-	    (r = tool_pg_seg_int(&g.req, tool_pg_arg_int(call, "job_id", 0), err)) < 0)
-		goto out;
-	r = gh_get_one(io, call, &g, shape_job, result, err);
-out:
-	return gh_end(&g, call, r, result);
+	return gh_get_by_id(io, call, "/actions/jobs", "job_id", NULL, shape_job, result, err);
 }
 
 /* 302 to a one-minute plain-text URL: followed without the credential; the tail is returned
@@ -342,82 +234,83 @@ static int
 gh_get_job_logs(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	static const int ok[] = { 200 };
 	int64_t job = tool_pg_arg_int(call, "job_id", 0);
-	size_t tail = (size_t)tool_pg_arg_int(call, "max_bytes", TOOL_PG_LOG_DEFAULT);
-	struct gh g;
-	json_t *text;
-	bool cut;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = gh_start(&g, call, "GET", "/actions/jobs", err)) < 0 ||
-	    (r = tool_pg_seg_int(&g.req, job, err)) < 0 || (r = gh_lit(&g, "/logs", err)) < 0)
+	    (r = tool_pg_seg_int(&g.req, job, err)) < 0 ||
+	    (r = tool_pg_x_lit(&g, "/logs", err)) < 0)
 		goto out;
-	g.req.flags |= HTTP_F_FOLLOW | HTTP_F_RAW;
-	g.req.max_body = TOOL_PG_LOG_FETCH_MAX;
-	tool_pg_ok(&g.req, ok, 1);
-	if ((r = tool_pg_exchange(io, call, &g.req, &g.resp, err)) < 0)
-		goto out;
-	text = tool_pg_text_tail(g.resp.body, g.resp.len, tail, false, &cut);
-	*result = json_pack("{s:I, s:o, s:I, s:b, s:b}", "job_id", (json_int_t)job, "log",
-	    text ? text : json_string(""), "bytes", (json_int_t)g.resp.len, "tail_only", cut,
-	    "download_truncated", g.resp.truncated);
-	r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	*result = json_pack("{s:I}", "job_id", (json_int_t)job);
+	r = tool_pg_x_log(io, call, &g, HTTP_F_FOLLOW, false, *result, err);
 out:
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
+}
+
+/* POST /actions/runs/<run_id><what> with an optional JSON body (stolen); the answer's body is
+ * not used. After it: *result NULL to be filled in, or the dry-run description. */
+static int
+gh_run_post(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *g,
+    const char *what, int ok, json_t *body, json_t **result, struct tool_err *err)
+{
+	int r;
+
+	if ((r = gh_start(g, call, "POST", "/actions/runs", err)) < 0 ||
+	    (r = tool_pg_seg_int(&g->req, tool_pg_arg_int(call, "run_id", 0), err)) < 0 ||
+	    (r = tool_pg_x_lit(g, what, err)) < 0 ||
+	    (body != NULL && (r = tool_pg_x_json_body(g, json_incref(body), err)) < 0))
+		return r;
+	g->req.max_body = GH_IGNORED_BODY_MAX;
+	return tool_pg_x_send(io, call, g, &ok, 1, NULL, result, err);
 }
 
 static int
 gh_cancel_workflow_run(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	static const int ok[] = { 202 };
-	int64_t run = tool_pg_arg_int(call, "run_id", 0);
 	bool force = tool_pg_arg_bool(call, "force", false);
-	struct gh g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
-	if ((r = gh_start(&g, call, "POST", "/actions/runs", err)) < 0 ||
-	    (r = tool_pg_seg_int(&g.req, run, err)) < 0 ||
-	    (r = gh_lit(&g, force ? "/force-cancel" : "/cancel", err)) < 0)
+	if ((r = gh_run_post(io, call, &g, force ? "/force-cancel" : "/cancel", 202, NULL, result,
+	    err)) < 0 || call->dry_run)
 		goto out;
-	g.req.max_body = GH_IGNORED_BODY_MAX;
-	if ((r = gh_post(io, call, &g, ok, 1, result, err)) < 0 || call->dry_run)
-		goto out;
-	*result = json_pack("{s:I, s:s, s:b}", "run_id", (json_int_t)run, "status",
-	    "cancel_requested", "force", force);
-	r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	*result = json_pack("{s:I, s:s, s:b}", "run_id",
+	    (json_int_t)tool_pg_arg_int(call, "run_id", 0), "status", "cancel_requested", "force",
+	    force);
+	r = tool_pg_made(*result, err);
 out:
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
 gh_rerun(struct tool_io *io, const struct tool_call *call, const char *what, json_t **result,
     struct tool_err *err)
 {
-	static const int ok[] = { 201 };
-	int64_t run = tool_pg_arg_int(call, "run_id", 0);
-	struct gh g;
+	static const char dbg[] = "enable_debug_logging";
+	json_t *body = NULL;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
-	if ((r = gh_start(&g, call, "POST", "/actions/runs", err)) < 0 ||
-	    (r = tool_pg_seg_int(&g.req, run, err)) < 0 || (r = gh_lit(&g, what, err)) < 0)
+	if (tool_pg_arg_has(call, dbg) &&
+	    (body = json_pack("{s:b}", dbg, tool_pg_arg_bool(call, dbg, false))) == NULL) {
+		memset(&g, 0, sizeof(g));
+		r = tool_pg_fail(err, -ENOMEM, "out of memory");
 		goto out;
-	if (tool_pg_arg_has(call, "enable_debug_logging") && (r = gh_json_body(&g,
-	    json_pack("{s:b}", "enable_debug_logging",
-	    tool_pg_arg_bool(call, "enable_debug_logging", false)), err)) < 0)
+	}
+	if ((r = gh_run_post(io, call, &g, what, 201, body, result, err)) < 0 || call->dry_run)
 		goto out;
-	g.req.max_body = GH_IGNORED_BODY_MAX;
-	if ((r = gh_post(io, call, &g, ok, 1, result, err)) < 0 || call->dry_run)
-		goto out;
-	*result = json_pack("{s:I, s:s}", "run_id", (json_int_t)run, "status",
+	*result = json_pack("{s:I, s:s}", "run_id", (json_int_t)tool_pg_arg_int(call, "run_id", 0),
+	    "status",
 	    strcmp(what, "/rerun") == 0 ? "rerun_requested" : "failed_jobs_rerun_requested");
-	r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	r = tool_pg_made(*result, err);
 out:
-	return gh_end(&g, call, r, result);
+	json_decref(body);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
@@ -443,21 +336,21 @@ gh_trigger_workflow(struct tool_io *io, const struct tool_call *call, json_t **r
 	static const char *const fields[] = { "workflow_run_id", "run_url", "html_url", NULL };
 	const char *wf = tool_pg_arg_str(call, "workflow_id");
 	json_t *body, *inputs = json_object_get(call->args, "inputs"), *j;
-	struct gh g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = gh_start(&g, call, "POST", "/actions/workflows", err)) < 0 ||
 	    (r = tool_pg_seg(&g.req, "workflow_id", wf, err)) < 0 ||
-	    (r = gh_lit(&g, "/dispatches", err)) < 0)
+	    (r = tool_pg_x_lit(&g, "/dispatches", err)) < 0)
 		goto out;
 	body = json_pack("{s:s}", "ref", tool_pg_arg_str(call, "ref"));
 	if (body != NULL && json_is_object(inputs))
 		json_object_set(body, "inputs", inputs);
 	if (body != NULL && tool_pg_arg_bool(call, "return_run_details", true))
 		json_object_set_new(body, "return_run_details", json_true());
-	if ((r = gh_json_body(&g, body, err)) < 0 ||
-	    (r = gh_post(io, call, &g, ok, 2, result, err)) < 0 || call->dry_run)
+	if ((r = tool_pg_x_json_body(&g, body, err)) < 0 ||
+	    (r = tool_pg_x_send(io, call, &g, ok, 2, NULL, result, err)) < 0 || call->dry_run)
 		goto out;
 	if (g.resp.status == 200) {
 		if ((r = tool_pg_json(&g.resp, &j, err)) < 0)
@@ -469,9 +362,9 @@ gh_trigger_workflow(struct tool_io *io, const struct tool_call *call, json_t **r
 	}
 	if (*result != NULL)
 		json_object_set_new(*result, "dispatched", json_true());
-	r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	r = tool_pg_made(*result, err);
 out:
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 /* ------------------------------------------------------------------ artifacts */
@@ -481,20 +374,21 @@ gh_list_artifacts(struct tool_io *io, const struct tool_call *call, json_t **res
     struct tool_err *err)
 {
 	static const char *const q[] = { "name", NULL };
-	struct gh g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = gh_start(&g, call, "GET", "/actions", err)) < 0)
 		goto out;
-	if (tool_pg_arg_has(call, "run_id") && ((r = gh_lit(&g, "/runs", err)) < 0 ||
+	if (tool_pg_arg_has(call, "run_id") && ((r = tool_pg_x_lit(&g, "/runs", err)) < 0 ||
 	    (r = tool_pg_seg_int(&g.req, tool_pg_arg_int(call, "run_id", 0), err)) < 0))
 		goto out;
-	if ((r = gh_lit(&g, "/artifacts", err)) < 0 || (r = gh_query_args(&g, call, q, err)) < 0)
+	if ((r = tool_pg_x_lit(&g, "/artifacts", err)) < 0 ||
+	    (r = tool_pg_x_query_args(&g, call, q, err)) < 0)
 		goto out;
 	r = gh_list(io, call, &g, "artifacts", "artifacts", shape_artifact, result, err);
 out:
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 /* Why the archive is not downloaded, from its metadata, or NULL. */
@@ -512,7 +406,8 @@ artifact_skip(json_t *meta, size_t max)
 
 /* The archive body -> {content_base64, bytes, files} into out, or a reason it is withheld. */
 static int
-artifact_content(const struct tool_call *call, struct gh *g, json_t *out, struct tool_err *err)
+artifact_content(const struct tool_call *call, struct tool_pg_x *g, json_t *out,
+    struct tool_err *err)
 {
 	const unsigned char *p = (const unsigned char *)g->resp.body;
 	json_t *files;
@@ -544,13 +439,13 @@ gh_download_artifact(struct tool_io *io, const struct tool_call *call, json_t **
 	size_t max = (size_t)tool_pg_arg_int(call, "max_bytes", TOOL_PG_BLOB_DEFAULT);
 	const char *skip;
 	json_t *meta = NULL;
-	struct gh g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = gh_start(&g, call, "GET", "/actions/artifacts", err)) < 0 ||
 	    (r = tool_pg_seg_int(&g.req, id, err)) < 0 ||
-	    (r = gh_get_one(io, call, &g, shape_artifact, &meta, err)) < 0)
+	    (r = tool_pg_x_get_one(io, call, &g, shape_artifact, &meta, err)) < 0)
 		goto out;
 	*result = json_pack("{s:O, s:n}", "artifact", meta, "content_base64");
 	if ((skip = artifact_skip(meta, max)) != NULL) {
@@ -560,7 +455,7 @@ gh_download_artifact(struct tool_io *io, const struct tool_call *call, json_t **
 	}
 	http_resp_clear(&g.resp);
 	/* the archive: /zip (the only archive_format), 302 to storage, followed */
-	if ((r = gh_lit(&g, "/zip", err)) < 0)
+	if ((r = tool_pg_x_lit(&g, "/zip", err)) < 0)
 		goto out;
 	g.req.flags |= HTTP_F_FOLLOW | HTTP_F_RAW;
 	g.req.max_body = max;
@@ -570,7 +465,7 @@ gh_download_artifact(struct tool_io *io, const struct tool_call *call, json_t **
 	r = artifact_content(call, &g, *result, err);
 out:
 	json_decref(meta);
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 /* ------------------------------------------------------------------ releases */
@@ -579,7 +474,7 @@ static int
 gh_list_releases(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	struct gh g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
@@ -587,7 +482,7 @@ gh_list_releases(struct tool_io *io, const struct tool_call *call, json_t **resu
 		goto out;
 	r = gh_list(io, call, &g, NULL, "releases", shape_release, result, err);
 out:
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
@@ -600,7 +495,7 @@ gh_create_release(struct tool_io *io, const struct tool_call *call, json_t **res
 	static const char *const flags[] = { "draft", "prerelease", "generate_release_notes",
 	    NULL };
 	json_t *body = json_object(), *j;
-	struct gh g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
@@ -615,16 +510,16 @@ gh_create_release(struct tool_io *io, const struct tool_call *call, json_t **res
 		json_decref(body);
 		goto out;
 	}
-	if ((r = gh_json_body(&g, body, err)) < 0 ||
-	    (r = gh_post(io, call, &g, ok, 1, result, err)) < 0 || call->dry_run)
+	if ((r = tool_pg_x_json_body(&g, body, err)) < 0 ||
+	    (r = tool_pg_x_send(io, call, &g, ok, 1, NULL, result, err)) < 0 || call->dry_run)
 		goto out;
 	if ((r = tool_pg_json(&g.resp, &j, err)) < 0)
 		goto out;
 	*result = shape_release(j);
 	json_decref(j);
-	r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	r = tool_pg_made(*result, err);
 out:
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 /* base...head is split by GitHub at the first "...", so a ref must neither hold ".." nor start
@@ -670,7 +565,7 @@ gh_compare_commits(struct tool_io *io, const struct tool_call *call, json_t **re
 {
 	static const char *const q[] = { "per_page", "page", NULL };
 	char basehead[1024];
-	struct gh g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
@@ -679,11 +574,11 @@ gh_compare_commits(struct tool_io *io, const struct tool_call *call, json_t **re
 		goto out;
 	if ((r = gh_start(&g, call, "GET", "/compare", err)) < 0 ||
 	    (r = tool_pg_seg(&g.req, "base...head", basehead, err)) < 0 ||
-	    (r = gh_query_args(&g, call, q, err)) < 0)
+	    (r = tool_pg_x_query_args(&g, call, q, err)) < 0)
 		goto out;
-	r = gh_get_one(io, call, &g, shape_compare, result, err);
+	r = tool_pg_x_get_one(io, call, &g, shape_compare, result, err);
 out:
-	return gh_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 /* ------------------------------------------------------------------ schema */

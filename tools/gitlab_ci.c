@@ -21,14 +21,6 @@
 #include "tools/http.h"
 #include "tools/paginate.h"
 
-struct gl {
-	struct http_req req;
-	struct http_resp resp;
-	struct tool_pg_cred cred;
-	struct tool_pg_buf body;
-	char *jbody;
-};
-
 static bool
 url_has_api_v4(const char *url)
 {
@@ -41,7 +33,7 @@ url_has_api_v4(const char *url)
 
 /* "group/sub/proj" or "42": every part a real name, sent as one segment. */
 static int
-gl_project(struct gl *g, const char *id, struct tool_err *err)
+gl_project(struct tool_pg_x *g, const char *id, struct tool_err *err)
 {
 	const char *p = id;
 
@@ -63,70 +55,45 @@ gl_project(struct gl *g, const char *id, struct tool_err *err)
 
 /* /api/v4/projects/<id>; with_cred: Authorization: Bearer <ctx.secret>. */
 static int
-gl_start(struct gl *g, const struct tool_call *call, const char *method, bool with_cred,
+gl_start(struct tool_pg_x *g, const struct tool_call *call, const char *method, bool with_cred,
     struct tool_err *err)
 {
 	int r;
 
-	memset(g, 0, sizeof(*g));
-	if ((r = tool_pg_args_check(call, err)) < 0)
+	if ((r = tool_pg_x_start(g, call, method, err)) < 0)
 		return r;
-	g->req.method = method;
-	if (strcmp(method, "GET") == 0)
-		g->req.flags |= HTTP_F_IDEMPOTENT;
 	if ((!url_has_api_v4(tool_pg_endpoint_str(call, "url")) &&
-	    (r = http_path_add(&g->req, "/api/v4")) < 0) ||
-	    (r = http_path_add(&g->req, "/projects")) < 0)
-		return tool_pg_fail(err, r, "cannot build the request path");
-	if ((r = gl_project(g, tool_pg_arg_str(call, "project_id"), err)) < 0)
+	    (r = tool_pg_x_lit(g, "/api/v4", err)) < 0) ||
+	    (r = tool_pg_x_lit(g, "/projects", err)) < 0 ||
+	    (r = gl_project(g, tool_pg_arg_str(call, "project_id"), err)) < 0)
 		return r;
-	if (with_cred && (r = tool_pg_cred_bearer(&g->req, call, &g->cred)) < 0)
-		return tool_pg_fail(err, r, "credential: %s", err_str(r));
-	return 0;
+	return with_cred ? tool_pg_x_bearer(g, call, err) : 0;
 }
 
+/* /projects/<id><lit>/<the integer argument name>, with the credential. */
 static int
-gl_lit(struct gl *g, const char *lit, struct tool_err *err)
-{
-	int r = http_path_add(&g->req, lit);
-
-	return r < 0 ? tool_pg_fail(err, r, "cannot build the request path") : 0;
-}
-
-/* lit + "/" + the integer argument `name`. */
-static int
-gl_lit_id(struct gl *g, const struct tool_call *call, const char *lit, const char *name,
-    struct tool_err *err)
+gl_start_id(struct tool_pg_x *g, const struct tool_call *call, const char *method,
+    const char *lit, const char *name, struct tool_err *err)
 {
 	int r;
 
-	if ((r = gl_lit(g, lit, err)) < 0)
+	if ((r = gl_start(g, call, method, true, err)) < 0 || (r = tool_pg_x_lit(g, lit, err)) < 0)
 		return r;
 	return tool_pg_seg_int(&g->req, tool_pg_arg_int(call, name, 0), err);
 }
 
 /* extra: another secret to scrub from the result and the error (the caller's trigger token). */
 static int
-gl_end(struct gl *g, const struct tool_call *call, int r, json_t **result, struct tool_err *err,
-    const char *extra)
+gl_end(struct tool_pg_x *g, const struct tool_call *call, int r, json_t **result,
+    struct tool_err *err, const char *extra)
 {
 	struct tool_pg_cred tok = { .alt = (char *)extra, .alt_len = extra ? strlen(extra) : 0 };
 
-	if (r == 0 && *result != NULL) {
-		tool_pg_scrub(result, call, &g->cred);
-		if (extra != NULL)
-			tool_pg_scrub(result, call, &tok);
-	}
-	if (r < 0 && *result != NULL) {
-		json_decref(*result);
-		*result = NULL;
-	}
+	r = tool_pg_x_end(g, call, r, result);
+	if (r == 0 && *result != NULL && extra != NULL)
+		tool_pg_scrub(result, call, &tok);
 	if (r < 0 && extra != NULL)
 		tool_pg_scrub_text(err->text, sizeof(err->text), call, &tok);
-	http_resp_clear(&g->resp);
-	tool_pg_cred_wipe(&g->cred);
-	tool_pg_buf_free(&g->body);
-	free(g->jbody);
 	return r;
 }
 
@@ -161,78 +128,47 @@ shape_job(json_t *it)
 /* ------------------------------------------------------------------ common runs */
 
 static int
-gl_get_one(struct tool_io *io, const struct tool_call *call, struct gl *g,
-    json_t *(*shape)(json_t *), json_t **result, struct tool_err *err)
+gl_list(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *g,
+    const char *out_key, json_t *(*shape)(json_t *), json_t **result, struct tool_err *err)
 {
-	static const int ok[] = { 200 };
-	json_t *j;
-	int r;
-
-	tool_pg_ok(&g->req, ok, 1);
-	if ((r = tool_pg_exchange(io, call, &g->req, &g->resp, err)) < 0 ||
-	    (r = tool_pg_json(&g->resp, &j, err)) < 0)
-		return r;
-	*result = shape(j);
-	json_decref(j);
-	return *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
-}
-
-static int
-gl_list(struct tool_io *io, const struct tool_call *call, struct gl *g, const char *out_key,
-    json_t *(*shape)(json_t *), json_t **result, struct tool_err *err)
-{
-	static const int ok[] = { 200 };
-	struct tool_pg_list l = {
-		.page = tool_pg_arg_int(call, "page", 1),
-		.per_page = tool_pg_arg_int(call, "per_page", 20),
-		.max_pages = tool_pg_arg_int(call, "max_pages", 1),
-		.cursor = TOOL_PG_XNEXT, .key = NULL, .out_key = out_key, .shape = shape,
+	const struct tool_pg_list l = {
+		.per_page = 20, .cursor = TOOL_PG_XNEXT, .key = NULL, .out_key = out_key,
+		.shape = shape,
 	};
 
-	tool_pg_ok(&g->req, ok, 1);
-	return tool_pg_list(io, call, &g->req, &l, result, err);
+	return tool_pg_x_list(io, call, g, &l, result, err);
 }
 
 /* A mutating POST: dry run, or send, check the success set and shape the pipeline answered. */
 static int
-gl_post(struct tool_io *io, const struct tool_call *call, struct gl *g, int ok_status,
+gl_post(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *g, int ok_status,
     json_t *dry_body, json_t **result, struct tool_err *err)
 {
 	json_t *j;
 	int r;
 
-	tool_pg_ok(&g->req, &ok_status, 1);
-	if (call->dry_run) {
-		*result = tool_pg_dry_run(&g->req, dry_body);
-		return *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
-	}
-	json_decref(dry_body);
-	if ((r = tool_pg_exchange(io, call, &g->req, &g->resp, err)) < 0 ||
-	    (r = tool_pg_json(&g->resp, &j, err)) < 0)
+	if ((r = tool_pg_x_send(io, call, g, &ok_status, 1, dry_body, result, err)) < 0 ||
+	    call->dry_run || (r = tool_pg_json(&g->resp, &j, err)) < 0)
 		return r;
 	*result = shape_pipeline(j);
 	json_decref(j);
-	return *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	return tool_pg_made(*result, err);
 }
 
+/* GET /projects/<id><lit>/<the integer argument name>: one object, shaped. */
 static int
-gl_query_args(struct gl *g, const struct tool_call *call, const char *const *names,
-    struct tool_err *err)
+gl_get_by_id(struct tool_io *io, const struct tool_call *call, const char *lit,
+    const char *name, json_t *(*shape)(json_t *), json_t **result, struct tool_err *err)
 {
-	int r = 0;
+	struct tool_pg_x g;
+	int r;
 
-	for (size_t i = 0; names[i] != NULL && r == 0; i++) {
-		json_t *v = json_object_get(call->args, names[i]);
-
-		if (json_is_string(v))
-			r = tool_pg_query(&g->req, names[i], json_string_value(v), err);
-		else if (json_is_integer(v))
-			r = tool_pg_query_int(&g->req, names[i], json_integer_value(v), err);
-		else if (json_is_boolean(v))
-			r = tool_pg_query(&g->req, names[i], json_is_true(v) ? "true" : "false",
-			    err);
-	}
-	return r;
+	*result = NULL;
+	if ((r = gl_start_id(&g, call, "GET", lit, name, err)) < 0)
+		goto out;
+	r = tool_pg_x_get_one(io, call, &g, shape, result, err);
+out:
+	return gl_end(&g, call, r, result, err, NULL);
 }
 
 /* ------------------------------------------------------------------ pipelines and jobs */
@@ -244,12 +180,13 @@ gl_list_pipelines(struct tool_io *io, const struct tool_call *call, json_t **res
 	static const char *const q[] = { "ref", "status", "scope", "sha", "source", "name",
 	    "username", "updated_after", "updated_before", "created_after", "created_before",
 	    "yaml_errors", "order_by", "sort", NULL };
-	struct gl g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = gl_start(&g, call, "GET", true, err)) < 0 ||
-	    (r = gl_lit(&g, "/pipelines", err)) < 0 || (r = gl_query_args(&g, call, q, err)) < 0)
+	    (r = tool_pg_x_lit(&g, "/pipelines", err)) < 0 ||
+	    (r = tool_pg_x_query_args(&g, call, q, err)) < 0)
 		goto out;
 	r = gl_list(io, call, &g, "pipelines", shape_pipeline, result, err);
 out:
@@ -260,16 +197,7 @@ static int
 gl_get_pipeline(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	struct gl g;
-	int r;
-
-	*result = NULL;
-	if ((r = gl_start(&g, call, "GET", true, err)) < 0 ||
-	    (r = gl_lit_id(&g, call, "/pipelines", "pipeline_id", err)) < 0)
-		goto out;
-	r = gl_get_one(io, call, &g, shape_pipeline, result, err);
-out:
-	return gl_end(&g, call, r, result, err, NULL);
+	return gl_get_by_id(io, call, "/pipelines", "pipeline_id", shape_pipeline, result, err);
 }
 
 static const char *const job_scopes[] = { "canceled", "canceling", "created", "failed",
@@ -279,7 +207,7 @@ static const char *const job_scopes[] = { "canceled", "canceling", "created", "f
 /* scope[] is repeatable: one query entry per value, each checked against the enum (the schema
  * checks arrays for type and size only). */
 static int
-gl_scopes(struct gl *g, const struct tool_call *call, struct tool_err *err)
+gl_scopes(struct tool_pg_x *g, const struct tool_call *call, struct tool_err *err)
 {
 	json_t *v;
 	size_t i;
@@ -308,26 +236,24 @@ gl_get_pipeline_jobs(struct tool_io *io, const struct tool_call *call, json_t **
 {
 	static const char *const q[] = { "include_retried", NULL };
 	json_t *bridges = NULL;
-	struct gl g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
-	if ((r = gl_start(&g, call, "GET", true, err)) < 0 ||
-	    (r = gl_lit_id(&g, call, "/pipelines", "pipeline_id", err)) < 0)
+	if ((r = gl_start_id(&g, call, "GET", "/pipelines", "pipeline_id", err)) < 0)
 		goto out;
 	if (tool_pg_arg_bool(call, "include_bridges", false)) {
-		struct gl b;
+		struct tool_pg_x b;
 
-		if ((r = gl_start(&b, call, "GET", true, err)) == 0 &&
-		    (r = gl_lit_id(&b, call, "/pipelines", "pipeline_id", err)) == 0 &&
-		    (r = gl_lit(&b, "/bridges", err)) == 0)
+		if ((r = gl_start_id(&b, call, "GET", "/pipelines", "pipeline_id", err)) == 0 &&
+		    (r = tool_pg_x_lit(&b, "/bridges", err)) == 0)
 			r = gl_list(io, call, &b, "bridges", shape_job, &bridges, err);
 		gl_end(&b, call, r, &bridges, err, NULL);
 		if (r < 0)
 			goto out;
 	}
-	if ((r = gl_lit(&g, "/jobs", err)) < 0 || (r = gl_scopes(&g, call, err)) < 0 ||
-	    (r = gl_query_args(&g, call, q, err)) < 0 ||
+	if ((r = tool_pg_x_lit(&g, "/jobs", err)) < 0 || (r = gl_scopes(&g, call, err)) < 0 ||
+	    (r = tool_pg_x_query_args(&g, call, q, err)) < 0 ||
 	    (r = gl_list(io, call, &g, "jobs", shape_job, result, err)) < 0)
 		goto out;
 	if (bridges != NULL)
@@ -341,16 +267,7 @@ static int
 gl_get_job(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	struct gl g;
-	int r;
-
-	*result = NULL;
-	if ((r = gl_start(&g, call, "GET", true, err)) < 0 ||
-	    (r = gl_lit_id(&g, call, "/jobs", "job_id", err)) < 0)
-		goto out;
-	r = gl_get_one(io, call, &g, shape_job, result, err);
-out:
-	return gl_end(&g, call, r, result, err, NULL);
+	return gl_get_by_id(io, call, "/jobs", "job_id", shape_job, result, err);
 }
 
 /* The raw trace (ANSI colour codes removed by default), tail first. */
@@ -358,30 +275,16 @@ static int
 gl_get_job_logs(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	static const int ok[] = { 200 };
-	int64_t job = tool_pg_arg_int(call, "job_id", 0);
-	size_t tail = (size_t)tool_pg_arg_int(call, "max_bytes", TOOL_PG_LOG_DEFAULT);
-	json_t *text;
-	struct gl g;
-	bool cut;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
-	if ((r = gl_start(&g, call, "GET", true, err)) < 0 ||
-	    (r = gl_lit_id(&g, call, "/jobs", "job_id", err)) < 0 ||
-	    (r = gl_lit(&g, "/trace", err)) < 0)
+	if ((r = gl_start_id(&g, call, "GET", "/jobs", "job_id", err)) < 0 ||
+	    (r = tool_pg_x_lit(&g, "/trace", err)) < 0)
 		goto out;
-	g.req.flags |= HTTP_F_FOLLOW | HTTP_F_RAW;
-	g.req.max_body = TOOL_PG_LOG_FETCH_MAX;
-	tool_pg_ok(&g.req, ok, 1);
-	if ((r = tool_pg_exchange(io, call, &g.req, &g.resp, err)) < 0)
-		goto out;
-	text = tool_pg_text_tail(g.resp.body, g.resp.len, tail,
-	    tool_pg_arg_bool(call, "strip_ansi", true), &cut);
-	*result = json_pack("{s:I, s:o, s:I, s:b, s:b}", "job_id", (json_int_t)job, "log",
-	    text ? text : json_string(""), "bytes", (json_int_t)g.resp.len, "tail_only", cut,
-	    "download_truncated", g.resp.truncated);
-	r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	*result = json_pack("{s:I}", "job_id", (json_int_t)tool_pg_arg_int(call, "job_id", 0));
+	r = tool_pg_x_log(io, call, &g, HTTP_F_FOLLOW, tool_pg_arg_bool(call, "strip_ansi", true),
+	    *result, err);
 out:
 	return gl_end(&g, call, r, result, err, NULL);
 }
@@ -390,13 +293,12 @@ static int
 gl_pipeline_action(struct tool_io *io, const struct tool_call *call, const char *what,
     int ok_status, json_t **result, struct tool_err *err)
 {
-	struct gl g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
-	if ((r = gl_start(&g, call, "POST", true, err)) < 0 ||
-	    (r = gl_lit_id(&g, call, "/pipelines", "pipeline_id", err)) < 0 ||
-	    (r = gl_lit(&g, what, err)) < 0)
+	if ((r = gl_start_id(&g, call, "POST", "/pipelines", "pipeline_id", err)) < 0 ||
+	    (r = tool_pg_x_lit(&g, what, err)) < 0)
 		goto out;
 	r = gl_post(io, call, &g, ok_status, NULL, result, err);
 out:
@@ -444,7 +346,7 @@ var_text(json_t *v)
 
 /* User token: POST /projects/:id/pipeline {"ref", "variables":[{key,value}], "inputs"}. */
 static int
-gl_trigger_body_json(struct gl *g, const struct tool_call *call, struct tool_err *err)
+gl_trigger_body_json(struct tool_pg_x *g, const struct tool_call *call, struct tool_err *err)
 {
 	json_t *vars = json_object_get(call->args, "variables"), *v, *arr = json_array();
 	json_t *body = json_pack("{s:s}", "ref", tool_pg_arg_str(call, "ref"));
@@ -466,20 +368,13 @@ gl_trigger_body_json(struct gl *g, const struct tool_call *call, struct tool_err
 	if (json_is_object(json_object_get(call->args, "inputs")))
 		json_object_set(body, "inputs", json_object_get(call->args, "inputs"));
 	json_decref(arr);
-	g->jbody = json_dumps(body, JSON_COMPACT);
-	json_decref(body);
-	if (g->jbody == NULL)
-		return tool_pg_fail(err, -ENOMEM, "out of memory");
-	g->req.body = g->jbody;
-	g->req.body_len = strlen(g->jbody);
-	g->req.content_type = "application/json";
-	return 0;
+	return tool_pg_x_json_body(g, body, err);
 }
 
 /* Trigger token: POST /projects/:id/trigger/pipeline, form token=..&ref=..&variables[K]=v.
  * *view receives the same fields with the token redacted, for dry runs. */
 static int
-gl_trigger_body_form(struct gl *g, const struct tool_call *call, json_t **view,
+gl_trigger_body_form(struct tool_pg_x *g, const struct tool_call *call, json_t **view,
     struct tool_err *err)
 {
 	json_t *vars = json_object_get(call->args, "variables"), *v, *vv = json_object();
@@ -513,7 +408,7 @@ gl_trigger_pipeline(struct tool_io *io, const struct tool_call *call, json_t **r
 {
 	const char *token = tool_pg_arg_str(call, "token"), *k;
 	json_t *view = NULL, *v;
-	struct gl g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
@@ -525,10 +420,10 @@ gl_trigger_pipeline(struct tool_io *io, const struct tool_call *call, json_t **r
 			goto out;
 		}
 	if (token != NULL)
-		r = gl_lit(&g, "/trigger/pipeline", err) < 0 ? ERR_TOOBIG :
+		r = tool_pg_x_lit(&g, "/trigger/pipeline", err) < 0 ? ERR_TOOBIG :
 		    gl_trigger_body_form(&g, call, &view, err);
 	else
-		r = gl_lit(&g, "/pipeline", err) < 0 ? ERR_TOOBIG :
+		r = tool_pg_x_lit(&g, "/pipeline", err) < 0 ? ERR_TOOBIG :
 		    gl_trigger_body_json(&g, call, err);
 	if (r < 0)
 		goto out;
@@ -544,7 +439,7 @@ out:
 /* One file of the job's artifacts (artifact_path, '/' kept), or the whole zip without it.
  * Text comes back as text; anything else as base64 (zips with their file list). */
 static int
-gl_artifact_content(const struct tool_call *call, struct gl *g, json_t *out)
+gl_artifact_content(const struct tool_call *call, struct tool_pg_x *g, json_t *out)
 {
 	const char *b = g->resp.body;
 	json_t *files;
@@ -581,13 +476,12 @@ gl_download_artifact(struct tool_io *io, const struct tool_call *call, json_t **
 {
 	static const int ok[] = { 200 };
 	const char *path = tool_pg_arg_str(call, "artifact_path");
-	struct gl g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
-	if ((r = gl_start(&g, call, "GET", true, err)) < 0 ||
-	    (r = gl_lit_id(&g, call, "/jobs", "job_id", err)) < 0 ||
-	    (r = gl_lit(&g, "/artifacts", err)) < 0 ||
+	if ((r = gl_start_id(&g, call, "GET", "/jobs", "job_id", err)) < 0 ||
+	    (r = tool_pg_x_lit(&g, "/artifacts", err)) < 0 ||
 	    (path != NULL && (r = tool_pg_segs(&g.req, "artifact_path", path, err)) < 0))
 		goto out;
 	g.req.flags |= HTTP_F_FOLLOW | HTTP_F_RAW;

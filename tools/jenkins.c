@@ -28,24 +28,14 @@
 #define JK_POLL_MAX_MS		2000
 #define JK_IGNORED_BODY_MAX	(64u << 10)	/* bodies of answers whose body is not used */
 
-struct jk {
-	struct http_req req;
-	struct http_resp resp;
-	struct tool_pg_cred cred;
-	struct tool_pg_buf body;
-};
-
 static int
-jk_start(struct jk *g, const struct tool_call *call, const char *method, struct tool_err *err)
+jk_start(struct tool_pg_x *g, const struct tool_call *call, const char *method,
+    struct tool_err *err)
 {
 	int r;
 
-	memset(g, 0, sizeof(*g));
-	if ((r = tool_pg_args_check(call, err)) < 0)
+	if ((r = tool_pg_x_start(g, call, method, err)) < 0)
 		return r;
-	g->req.method = method;
-	if (strcmp(method, "GET") == 0)
-		g->req.flags |= HTTP_F_IDEMPOTENT;
 	if ((r = tool_pg_cred_basic(&g->req, call, &g->cred)) == ERR_CONFIG)
 		return tool_pg_fail(err, r, "the jenkins endpoint needs a user for its API token");
 	if (r < 0)
@@ -53,17 +43,9 @@ jk_start(struct jk *g, const struct tool_call *call, const char *method, struct 
 	return 0;
 }
 
-static int
-jk_lit(struct jk *g, const char *lit, struct tool_err *err)
-{
-	int r = http_path_add(&g->req, lit);
-
-	return r < 0 ? tool_pg_fail(err, r, "cannot build the request path") : 0;
-}
-
 /* "a/b/c" -> /job/a/job/b/job/c, each part one encoded segment; empty parts refused. */
 static int
-jk_job_path(struct jk *g, const char *what, const char *name, struct tool_err *err)
+jk_job_path(struct tool_pg_x *g, const char *what, const char *name, struct tool_err *err)
 {
 	char part[512];
 	const char *p = name;
@@ -79,7 +61,8 @@ jk_job_path(struct jk *g, const char *what, const char *name, struct tool_err *e
 			return tool_pg_fail(err, ERR_TOOBIG, "%s: a path part is too long", what);
 		memcpy(part, p, n);
 		part[n] = '\0';
-		if ((r = jk_lit(g, "/job", err)) < 0 || (r = tool_pg_seg(&g->req, what, part, err)) < 0)
+		if ((r = tool_pg_x_lit(g, "/job", err)) < 0 ||
+		    (r = tool_pg_seg(&g->req, what, part, err)) < 0)
 			return r;
 		if (s == NULL)
 			return 0;
@@ -89,7 +72,7 @@ jk_job_path(struct jk *g, const char *what, const char *name, struct tool_err *e
 
 /* job path + "/" + build number or alias (lastBuild, ...). */
 static int
-jk_build_path(struct jk *g, const struct tool_call *call, struct tool_err *err)
+jk_build_path(struct tool_pg_x *g, const struct tool_call *call, struct tool_err *err)
 {
 	int r;
 
@@ -98,30 +81,15 @@ jk_build_path(struct jk *g, const struct tool_call *call, struct tool_err *err)
 	return tool_pg_seg(&g->req, "build_number", tool_pg_arg_str(call, "build_number"), err);
 }
 
-static int
-jk_end(struct jk *g, const struct tool_call *call, int r, json_t **result)
-{
-	if (r == 0 && *result != NULL)
-		tool_pg_scrub(result, call, &g->cred);
-	if (r < 0 && *result != NULL) {
-		json_decref(*result);
-		*result = NULL;
-	}
-	http_resp_clear(&g->resp);
-	tool_pg_cred_wipe(&g->cred);
-	tool_pg_buf_free(&g->body);
-	return r;
-}
-
 /* GET .../api/json?tree=<tree>: the JSON as Jenkins gives it (tree already selects fields). */
 static int
-jk_get_json(struct tool_io *io, const struct tool_call *call, struct jk *g, const char *tree,
+jk_get_json(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *g, const char *tree,
     json_t **out, struct tool_err *err)
 {
 	static const int ok[] = { 200 };
 	int r;
 
-	if ((r = jk_lit(g, "/api/json", err)) < 0 ||
+	if ((r = tool_pg_x_lit(g, "/api/json", err)) < 0 ||
 	    (tree != NULL && (r = tool_pg_query(&g->req, "tree", tree, err)) < 0))
 		return r;
 	tool_pg_ok(&g->req, ok, 1);
@@ -138,7 +106,7 @@ jk_list_jobs(struct tool_io *io, const struct tool_call *call, json_t **result,
 {
 	const char *folder = tool_pg_arg_str(call, "folder");
 	json_t *j = NULL;
-	struct jk g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
@@ -148,10 +116,10 @@ jk_list_jobs(struct tool_io *io, const struct tool_call *call, json_t **result,
 		goto out;
 	*result = json_pack("{s:O}", "jobs", json_is_array(json_object_get(j, "jobs")) ?
 	    json_object_get(j, "jobs") : json_array());
-	r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	r = tool_pg_made(*result, err);
 out:
 	json_decref(j);
-	return jk_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
@@ -162,7 +130,7 @@ jk_get_job(struct tool_io *io, const struct tool_call *call, json_t **result,
 	    "lastBuild[number,url],lastCompletedBuild[number,result],lastSuccessfulBuild[number],"
 	    "lastFailedBuild[number],builds[number,url]{0,20},"
 	    "property[parameterDefinitions[name,type,defaultParameterValue[value]]]";
-	struct jk g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
@@ -171,7 +139,7 @@ jk_get_job(struct tool_io *io, const struct tool_call *call, json_t **result,
 		goto out;
 	r = jk_get_json(io, call, &g, tree, result, err);
 out:
-	return jk_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
@@ -180,7 +148,7 @@ jk_get_build(struct tool_io *io, const struct tool_call *call, json_t **result,
 {
 	static const char tree[] = "number,result,building,inProgress,duration,"
 	    "estimatedDuration,timestamp,url,displayName,queueId";
-	struct jk g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
@@ -188,7 +156,7 @@ jk_get_build(struct tool_io *io, const struct tool_call *call, json_t **result,
 		goto out;
 	r = jk_get_json(io, call, &g, tree, result, err);
 out:
-	return jk_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 /* consoleText, tail first (the failure is at the end). */
@@ -196,45 +164,33 @@ static int
 jk_get_build_logs(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	static const int ok[] = { 200 };
-	size_t tail = (size_t)tool_pg_arg_int(call, "max_bytes", TOOL_PG_LOG_DEFAULT);
-	json_t *text;
-	struct jk g;
-	bool cut;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = jk_start(&g, call, "GET", err)) < 0 || (r = jk_build_path(&g, call, err)) < 0 ||
-	    (r = jk_lit(&g, "/consoleText", err)) < 0)
+	    (r = tool_pg_x_lit(&g, "/consoleText", err)) < 0)
 		goto out;
-	g.req.flags |= HTTP_F_RAW;
-	g.req.max_body = TOOL_PG_LOG_FETCH_MAX;
-	tool_pg_ok(&g.req, ok, 1);
-	if ((r = tool_pg_exchange(io, call, &g.req, &g.resp, err)) < 0)
-		goto out;
-	text = tool_pg_text_tail(g.resp.body, g.resp.len, tail, true, &cut);
-	*result = json_pack("{s:s, s:s, s:o, s:I, s:b, s:b}", "job_name",
-	    tool_pg_arg_str(call, "job_name"), "build_number",
-	    tool_pg_arg_str(call, "build_number"), "log", text ? text : json_string(""), "bytes",
-	    (json_int_t)g.resp.len, "tail_only", cut, "download_truncated", g.resp.truncated);
-	r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	*result = json_pack("{s:s, s:s}", "job_name", tool_pg_arg_str(call, "job_name"),
+	    "build_number", tool_pg_arg_str(call, "build_number"));
+	r = tool_pg_x_log(io, call, &g, 0, true, *result, err);
 out:
-	return jk_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
 jk_get_root_json(struct tool_io *io, const struct tool_call *call, const char *where,
     const char *tree, json_t **result, struct tool_err *err)
 {
-	struct jk g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
-	if ((r = jk_start(&g, call, "GET", err)) < 0 || (r = jk_lit(&g, where, err)) < 0)
+	if ((r = jk_start(&g, call, "GET", err)) < 0 || (r = tool_pg_x_lit(&g, where, err)) < 0)
 		goto out;
 	r = jk_get_json(io, call, &g, tree, result, err);
 out:
-	return jk_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
@@ -278,7 +234,7 @@ jk_check_login(const struct http_resp *resp, struct tool_err *err)
 /* The answer's body is not used (201/302 pages): read it as raw bytes under a small cap, so
  * that an unexpected body never turns a state change that happened into a reported failure. */
 static void
-jk_body_ignored(struct jk *g)
+jk_body_ignored(struct tool_pg_x *g)
 {
 	g->req.flags |= HTTP_F_RAW;
 	g->req.max_body = JK_IGNORED_BODY_MAX;
@@ -286,57 +242,52 @@ jk_body_ignored(struct jk *g)
 
 /* POST <path built by the caller>: 2xx/3xx success, the redirect not followed. */
 static int
-jk_post(struct tool_io *io, const struct tool_call *call, struct jk *g, const char *status,
+jk_post(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *g, const char *status,
     json_t **result, struct tool_err *err)
 {
 	static const int ok[] = { 200, 201, 202, 204, 302, 303 };
 	int r;
 
-	tool_pg_ok(&g->req, ok, sizeof(ok) / sizeof(ok[0]));
 	jk_body_ignored(g);
-	if (call->dry_run) {
-		*result = tool_pg_dry_run(&g->req, NULL);
-		return *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
-	}
-	if ((r = tool_pg_exchange(io, call, &g->req, &g->resp, err)) < 0 ||
-	    (r = jk_check_login(&g->resp, err)) < 0)
+	if ((r = tool_pg_x_send(io, call, g, ok, sizeof(ok) / sizeof(ok[0]), NULL, result,
+	    err)) < 0 || call->dry_run || (r = jk_check_login(&g->resp, err)) < 0)
 		return r;
 	*result = json_pack("{s:s, s:s?, s:s}", "job_name", tool_pg_arg_str(call, "job_name"),
 	    "build_number", tool_pg_arg_str(call, "build_number"), "status", status);
-	return *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
+	return tool_pg_made(*result, err);
 }
 
 static int
 jk_stop_build(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
-	struct jk g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = jk_start(&g, call, "POST", err)) < 0 || (r = jk_build_path(&g, call, err)) < 0 ||
-	    (r = jk_lit(&g, "/stop", err)) < 0)
+	    (r = tool_pg_x_lit(&g, "/stop", err)) < 0)
 		goto out;
 	r = jk_post(io, call, &g, "stop_requested", result, err);
 out:
-	return jk_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
 jk_job_action(struct tool_io *io, const struct tool_call *call, const char *what,
     const char *status, json_t **result, struct tool_err *err)
 {
-	struct jk g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = jk_start(&g, call, "POST", err)) < 0 ||
 	    (r = jk_job_path(&g, "job_name", tool_pg_arg_str(call, "job_name"), err)) < 0 ||
-	    (r = jk_lit(&g, what, err)) < 0)
+	    (r = tool_pg_x_lit(&g, what, err)) < 0)
 		goto out;
 	r = jk_post(io, call, &g, status, result, err);
 out:
-	return jk_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 static int
@@ -399,14 +350,14 @@ jk_queue_look(struct tool_io *io, const struct tool_call *call, int64_t qid, jso
 {
 	struct tool_err perr = { 0 };
 	json_t *j = NULL, *exe, *why;
-	struct jk q;
+	struct tool_pg_x q;
 	int r;
 
 	if ((r = jk_start(&q, call, "GET", &perr)) == 0 &&
-	    (r = jk_lit(&q, "/queue/item", &perr)) == 0 &&
+	    (r = tool_pg_x_lit(&q, "/queue/item", &perr)) == 0 &&
 	    (r = tool_pg_seg_int(&q.req, qid, &perr)) == 0)
 		r = jk_get_json(io, call, &q, "id,why,cancelled,executable[number,url]", &j, &perr);
-	jk_end(&q, call, r, &j);
+	tool_pg_x_end(&q, call, r, &j);
 	if (r < 0) {
 		json_object_set_new(out, "poll_error", json_string(perr.text));
 		return r;
@@ -458,7 +409,7 @@ jk_poll_queue(struct tool_io *io, const struct tool_call *call, int64_t qid, jso
 
 /* Form body NAME=value for buildWithParameters (values as text). */
 static int
-jk_params_form(struct jk *g, json_t *params, struct tool_err *err)
+jk_params_form(struct tool_pg_x *g, json_t *params, struct tool_err *err)
 {
 	const char *k;
 	json_t *v;
@@ -489,23 +440,18 @@ jk_trigger_build(struct tool_io *io, const struct tool_call *call, json_t **resu
 	json_t *params = json_object_get(call->args, "parameters");
 	bool with = json_is_object(params);
 	int64_t qid;
-	struct jk g;
+	struct tool_pg_x g;
 	int r;
 
 	*result = NULL;
 	if ((r = jk_start(&g, call, "POST", err)) < 0 ||
 	    (r = jk_job_path(&g, "job_name", tool_pg_arg_str(call, "job_name"), err)) < 0 ||
-	    (r = jk_lit(&g, with ? "/buildWithParameters" : "/build", err)) < 0 ||
+	    (r = tool_pg_x_lit(&g, with ? "/buildWithParameters" : "/build", err)) < 0 ||
 	    (with && (r = jk_params_form(&g, params, err)) < 0))
 		goto out;
-	tool_pg_ok(&g.req, with ? ok_params : ok_build, with ? 2 : 1);
 	jk_body_ignored(&g);
-	if (call->dry_run) {
-		*result = tool_pg_dry_run(&g.req, json_incref(params));
-		r = *result ? 0 : tool_pg_fail(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((r = tool_pg_exchange(io, call, &g.req, &g.resp, err)) < 0 ||
+	if ((r = tool_pg_x_send(io, call, &g, with ? ok_params : ok_build, with ? 2 : 1,
+	    json_incref(params), result, err)) < 0 || call->dry_run ||
 	    (r = jk_check_login(&g.resp, err)) < 0)
 		goto out;
 	qid = queue_id_of(http_resp_header(&g.resp, "location"));
@@ -520,7 +466,7 @@ jk_trigger_build(struct tool_io *io, const struct tool_call *call, json_t **resu
 		jk_poll_queue(io, call, qid, *result);
 	r = 0;
 out:
-	return jk_end(&g, call, r, result);
+	return tool_pg_x_end(&g, call, r, result);
 }
 
 /* ------------------------------------------------------------------ schema */

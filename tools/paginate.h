@@ -3,7 +3,8 @@
  * credential headers, one exchange with structured errors, page cursors, and response shaping
  * (field picking, log tails, base64, zip listings, credential scrubbing, dry-run echoes).
  *
- * paginate.c holds the request side, the exchange and the lists; paginate_shape.c the shaping.
+ * paginate.c holds the request side, the exchange and the lists; paginate_shape.c the shaping;
+ * paginate_x.c the state of one exchange as the family run hooks use it (struct tool_pg_x).
  * Pure code: no I/O of its own (the exchange goes through io->http), so the supervisor can link
  * it with the schemas. Functions return 0, -errno or ERR_*; on failure they fill struct tool_err.
  */
@@ -109,6 +110,9 @@ int tool_pg_exchange(struct tool_io *io, const struct tool_call *call, struct ht
  * not JSON. New reference in *out. */
 int tool_pg_json(const struct http_resp *resp, json_t **out, struct tool_err *err);
 
+/* 0 when p is not NULL, else -ENOMEM ("out of memory") in err. */
+int tool_pg_made(const void *p, struct tool_err *err);
+
 /* ---- page cursors ---- */
 
 /* GitHub: the page number in the Link header's rel="next" URL; 0 when there is none. */
@@ -131,6 +135,54 @@ struct tool_pg_list {
 };
 int tool_pg_list(struct tool_io *io, const struct tool_call *call, struct http_req *req,
     const struct tool_pg_list *l, json_t **result, struct tool_err *err);
+
+/* ---- one exchange of a run hook (paginate_x.c) ---- */
+
+/* A request, its response, the credential it carries and its body; tool_pg_x_end wipes them.
+ * A run hook: tool_pg_x_start, path and query, then one of get_one / list / send / log, and
+ * `return tool_pg_x_end(...)` on every path (x is zeroed first thing by start). */
+struct tool_pg_x {
+	struct http_req req;
+	struct http_resp resp;
+	struct tool_pg_cred cred;
+	struct tool_pg_buf body;	/* form bodies (may hold a trigger token) */
+	char *jbody;			/* JSON text bodies */
+};
+
+/* Zero x, check the call's string arguments (tool_pg_args_check), set the method; a GET is
+ * idempotent (HTTP_F_IDEMPOTENT). */
+int tool_pg_x_start(struct tool_pg_x *x, const struct tool_call *call, const char *method,
+    struct tool_err *err);
+/* Append the path literal lit ("/runs"), taken as it is. */
+int tool_pg_x_lit(struct tool_pg_x *x, const char *lit, struct tool_err *err);
+/* "Authorization: Bearer <ctx.secret>" (tool_pg_cred_bearer), held in x->cred. */
+int tool_pg_x_bearer(struct tool_pg_x *x, const struct tool_call *call, struct tool_err *err);
+/* The compact JSON text of body (stolen; NULL is out of memory) as an application/json body. */
+int tool_pg_x_json_body(struct tool_pg_x *x, json_t *body, struct tool_err *err);
+/* A query entry for each argument named that is present: strings as they are, integers in
+ * decimal, booleans as true/false. */
+int tool_pg_x_query_args(struct tool_pg_x *x, const struct tool_call *call,
+    const char *const *names, struct tool_err *err);
+/* Send (success set {200}), parse the JSON body, *result = shape(body). */
+int tool_pg_x_get_one(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *x,
+    json_t *(*shape)(json_t *), json_t **result, struct tool_err *err);
+/* tool_pg_list with page, per_page (default how->per_page) and max_pages from the call's
+ * arguments, success set {200}; how gives the cursor, key, out_key and shape. */
+int tool_pg_x_list(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *x,
+    const struct tool_pg_list *how, json_t **result, struct tool_err *err);
+/* A mutating request with success set ok[nok]. Dry run: *result describes the request (view
+ * stolen, see tool_pg_dry_run) and nothing is sent; callers stop when call->dry_run. Else view
+ * is dropped and the request sent (tool_pg_exchange, the answer in x->resp). */
+int tool_pg_x_send(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *x,
+    const int *ok, size_t nok, json_t *view, json_t **result, struct tool_err *err);
+/* A log as raw bytes (HTTP_F_RAW | flags, at most TOOL_PG_LOG_FETCH_MAX, success {200}): adds
+ * "log" (the last max_bytes argument bytes, tool_pg_text_tail), "bytes", "tail_only" and
+ * "download_truncated" to out, the caller's object naming the log (NULL: out of memory). */
+int tool_pg_x_log(struct tool_io *io, const struct tool_call *call, struct tool_pg_x *x,
+    unsigned flags, bool strip_ansi, json_t *out, struct tool_err *err);
+/* The end of every run hook: r == 0 scrubs the call's secret (and x->cred's forms) from
+ * *result, r < 0 drops *result; then the response, credential and bodies are wiped. Returns r. */
+int tool_pg_x_end(struct tool_pg_x *x, const struct tool_call *call, int r, json_t **result);
 
 /* ---- shaping ---- */
 
