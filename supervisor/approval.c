@@ -517,7 +517,8 @@ approval_load_dir(struct approval_store *s, size_t *nbad, char *err, size_t errl
 		(*nbad)++;
 	}
 	closedir(d);
-	qsort(s->v, s->n, sizeof(*s->v), by_created);
+	if (s->n > 0)	/* qsort(NULL, 0, ...) is undefined */
+		qsort(s->v, s->n, sizeof(*s->v), by_created);
 	return r;
 }
 
