@@ -283,6 +283,7 @@ static const struct {
 	{ "(NotFound)", ERR_NOTFOUND, 404, false },
 	{ "(Forbidden)", ERR_HTTP, 403, false },
 	{ "(Unauthorized)", ERR_HTTP, 401, false },
+	{ "You must be logged in", ERR_HTTP, 401, false },
 	{ "(Conflict)", ERR_HTTP, 409, true },
 	{ "(Invalid)", ERR_HTTP, 422, false },
 	{ "(BadRequest)", ERR_HTTP, 400, false },
@@ -317,6 +318,9 @@ fx_run_error(struct fx *x, const struct exec_resp *resp, const char *what)
 		return fx_fail(x->err, ERR_CLOSED, 0, true, "%s: API server unreachable at %s: %s",
 		    what, resp->egress_last, line);
 	}
+	if (resp->out && strstr(resp->out, "Please enter Username"))
+		return fx_fail(x->err, ERR_HTTP, 401, false, "%s: the API server asks for "
+		    "credentials and this endpoint has none", what);
 	if (resp->signal)
 		return fx_fail(x->err, ERR_EXEC, 0, false, "%s was killed by signal %d%s", what,
 		    resp->signal, resp->signal == 31 ? " (a system call the sandbox forbids)" : "");
@@ -668,8 +672,9 @@ fx_get_one(struct tool_io *io, const struct tool_call *call, json_t **result,
 
 /* ------------------------------------------------------------------ schemas */
 
-#define RX_NAME	"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-#define RX_NS	"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+#define RX_LABEL "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+#define RX_NAME	RX_LABEL "(\\." RX_LABEL ")*"
+#define RX_NS	RX_LABEL
 #define RX_CLUSTER "[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 
 #define P_NS { .name = "namespace", .type = TP_STRING, .def = "\"flux-system\"", \

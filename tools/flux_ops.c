@@ -112,8 +112,13 @@ flux_cli(struct fx *x, const char *verb, const struct fx_kind *k, const char *co
 		if (x->err->code == 0)
 			fx_fail(x->err, r, 0, false, "flux could not run: %s", err_str(r));
 		r = x->err->code;
-	} else if (resp.timed_out || resp.signal || resp.egress_denied) {
+	} else if (resp.timed_out || resp.signal) {
 		r = fx_run_error(x, &resp, "flux");
+	} else if (resp.egress_denied) {
+		line_has_fail(resp.err, line, sizeof(line));
+		r = fx_fail(x->err, ERR_EGRESS, 0, false, "flux: corrald refused the connection "
+		    "to %s (not this cluster's API server)%s%s", resp.egress_last, *line ? ": " : "",
+		    line);
 	} else if (line_has_fail(resp.err, line, sizeof(line)) || resp.status != 0) {
 		r = flux_fail(x, &resp, line);
 	}
@@ -304,41 +309,59 @@ dry_patch(struct fx *x, const struct fx_kind *k, const char *patch, json_t *obj,
 	return *result ? 0 : -ENOMEM;
 }
 
+/* Without flux: read (missing? suspended?), annotate, wait. A dry run asks the server to
+ * validate the annotation patch and keeps nothing. */
+static int
+reconcile_with_kubectl(struct fx *x, const struct fx_kind *k, json_t **result)
+{
+	json_t *obj = NULL, *final = NULL;
+	char token[48];
+	int r;
+
+	if ((r = fx_get(x, k, fx_arg_str(x, "namespace"), fx_arg_str(x, "name"), &obj)) < 0)
+		return r;
+	if (fx_suspended(obj)) {
+		json_decref(obj);
+		return fx_fail(x->err, ERR_REMOTE_STATE, 0, false, "%s/%s/%s is suspended: resume "
+		    "it first", k->kind, fx_arg_str(x, "namespace"), fx_arg_str(x, "name"));
+	}
+	if (x->call->dry_run) {
+		rfc3339_now(token, sizeof(token));
+		r = dry_patch(x, k, annotation_patch(x, token, fx_arg_bool(x, "force"),
+		    fx_arg_bool(x, "reset")), obj, result);
+	} else if ((r = reconcile_kubectl(x, k, obj, &final)) == 0) {
+		*result = fx_shape(final);
+	}
+	json_decref(obj);
+	json_decref(final);
+	return r;
+}
+
 int
 fx_op_reconcile(struct tool_io *io, const struct tool_call *call, json_t **result,
     struct tool_err *err)
 {
 	struct fx x;
 	const struct fx_kind *k;
-	json_t *obj = NULL, *final = NULL;
-	char token[48];
+	json_t *final = NULL;
 	int r;
 
 	fx_init(&x, io, call, err);
 	if ((r = fx_check_args(&x)) < 0)
 		return r;
 	k = fx_op_kind(&x);
-	if ((r = fx_get(&x, k, fx_arg_str(&x, "namespace"), fx_arg_str(&x, "name"), &obj)) < 0)
-		return r;
-	if (fx_suspended(obj)) {
-		json_decref(obj);
-		return fx_fail(err, ERR_REMOTE_STATE, 0, false, "%s/%s/%s is suspended: resume it first",
-		    k->kind, fx_arg_str(&x, "namespace"), fx_arg_str(&x, "name"));
-	}
-	if (call->dry_run) {
-		rfc3339_now(token, sizeof(token));
-		r = dry_patch(&x, k, annotation_patch(&x, token, fx_arg_bool(&x, "force"),
-		    fx_arg_bool(&x, "reset")), obj, result);
+	/* flux checks existence and suspension itself (and fails for either) */
+	if (!call->dry_run && fx_flux_pinned(&x)) {
+		if ((r = reconcile_flux(&x, k, &final)) == 0)
+			*result = fx_shape(final);
+		json_decref(final);
 	} else {
-		r = fx_flux_pinned(&x) ? reconcile_flux(&x, k, &final) :
-		    reconcile_kubectl(&x, k, obj, &final);
-		if (r == 0 && (*result = fx_shape(final)) != NULL)
-			json_object_set_new(*result, "reconciled", json_true());
-		else if (r == 0)
-			r = -ENOMEM;
+		r = reconcile_with_kubectl(&x, k, result);
 	}
-	json_decref(obj);
-	json_decref(final);
+	if (r == 0 && *result == NULL)
+		return -ENOMEM;
+	if (r == 0 && !call->dry_run)
+		json_object_set_new(*result, "reconciled", json_true());
 	return r;
 }
 
@@ -362,45 +385,69 @@ verify_suspend(struct fx *x, const struct fx_kind *k, bool want, json_t **obj)
 	return 0;
 }
 
+/* The flux CLI's way: no read first (flux reports a missing object itself, with exit 0),
+ * then the read-back decides. */
 static int
-set_suspend(struct fx *x, bool want, json_t **result)
+set_suspend_flux(struct fx *x, const struct fx_kind *k, bool want, json_t **after)
 {
-	const struct fx_kind *k = fx_op_kind(x);
-	const char *patch = want ? "{\"spec\":{\"suspend\":true}}" : "{\"spec\":{\"suspend\":false}}";
-	const char *ns = fx_arg_str(x, "namespace"), *name = fx_arg_str(x, "name");
 	const char *const no_wait[] = { "--wait=false", NULL };
-	json_t *before = NULL, *obj = NULL, *after = NULL;
-	bool was;
+	int r;
+
+	if ((r = flux_cli(x, want ? "suspend" : "resume", k,
+	    !want && !fx_arg_bool(x, "wait") ? no_wait : NULL)) < 0)
+		return r;
+	return verify_suspend(x, k, want, after);
+}
+
+static int
+set_suspend_kubectl(struct fx *x, const struct fx_kind *k, bool want, json_t **after,
+    json_t **result, int *was)
+{
+	const char *patch = want ? "{\"spec\":{\"suspend\":true}}" :
+	    "{\"spec\":{\"suspend\":false}}";
+	const char *ns = fx_arg_str(x, "namespace"), *name = fx_arg_str(x, "name");
+	json_t *before = NULL, *obj = NULL;
 	int r;
 
 	if ((r = fx_get(x, k, ns, name, &before)) < 0)
 		return r;
-	was = fx_suspended(before);
 	if (x->call->dry_run) {
 		r = dry_patch(x, k, patch, before, result);
-		json_decref(before);
-		return r;
-	}
-	if (fx_flux_pinned(x))
-		r = flux_cli(x, want ? "suspend" : "resume", k,
-		    !want && !fx_arg_bool(x, "wait") ? no_wait : NULL);
-	else if ((r = fx_patch(x, k, ns, name, patch, false, &obj)) == 0)
+	} else if ((r = fx_patch(x, k, ns, name, patch, false, &obj)) == 0) {
 		fx_event(x, "patched %s/%s/%s spec.suspend=%s", k->kind, ns, name,
 		    want ? "true" : "false");
+		r = verify_suspend(x, k, want, after);
+	}
+	*was = fx_suspended(before);
+	json_decref(before);
 	json_decref(obj);
-	if (r == 0 && (r = verify_suspend(x, k, want, &after)) == 0 && !want &&
-	    fx_arg_bool(x, "wait")) {
+	return r;
+}
+
+static int
+set_suspend(struct fx *x, bool want, json_t **result)
+{
+	const struct fx_kind *k = fx_op_kind(x);
+	json_t *after = NULL;
+	int r, was = -1;	/* unknown on the flux path: flux is not asked first */
+
+	if (!x->call->dry_run && fx_flux_pinned(x))
+		r = set_suspend_flux(x, k, want, &after);
+	else
+		r = set_suspend_kubectl(x, k, want, &after, result, &was);
+	if (r < 0 || x->call->dry_run)
+		return r;
+	if (!want && fx_arg_bool(x, "wait")) {
 		json_decref(after);
 		after = NULL;
-		r = wait_ready(x, k, ns, name, NULL, &after);
+		if ((r = wait_ready(x, k, fx_arg_str(x, "namespace"), fx_arg_str(x, "name"), NULL,
+		    &after)) < 0)
+			return r;
 	}
-	if (r == 0 && (*result = fx_shape(after)) != NULL)
-		json_object_set_new(*result, "changed", json_boolean(was != want));
-	else if (r == 0)
-		r = -ENOMEM;
-	json_decref(before);
+	if ((*result = fx_shape(after)) != NULL && was >= 0)
+		json_object_set_new(*result, "changed", json_boolean((was == 1) != want));
 	json_decref(after);
-	return r;
+	return *result ? 0 : -ENOMEM;
 }
 
 int
@@ -530,6 +577,10 @@ logs_argv(struct fx *x, struct exec_req *req)
 		"-c", "manager", tail, "--prefix", "--max-log-requests=8", NULL };
 	int r;
 
+	if (since != NULL && (strspn(since, "0123456789") == 0 ||
+	    strspn(since, "0123456789") + 1 != strlen(since) ||
+	    strchr("smh", since[strlen(since) - 1]) == NULL))
+		return fx_fail(x->err, ERR_SCHEMA, 0, false, "since: a duration like 15m");
 	if ((r = fx_kubectl(x, req)) < 0)
 		return r;
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]) - 1; i++)

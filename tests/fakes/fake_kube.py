@@ -3,6 +3,9 @@
 Python 3 stdlib only; plain HTTP (kubectl talks to http:// servers).
 
 Run:   python3 fake_kube.py LOGFILE [--token T] [--mode MODE] [--version MINOR] [--settle-ms N]
+                            [--tls CERT KEY]
+       --tls serves https with that certificate (tests/fakes/kube-tls/: a self-signed test
+       certificate for 127.0.0.1, test use only). kubectl sends a bearer token only over TLS.
 Start: prints "PORT <n>" on stdout once listening on 127.0.0.1 (ephemeral port).
 
 Serves what kubectl needs for the Flux objects:
@@ -20,7 +23,7 @@ providers (notification.toolkit.fluxcd.io/v1beta3).
 
 A patch that sets metadata.annotations["reconcile.fluxcd.io/requestedAt"], or changes the
 spec of an object that is not suspended, acts like the controller: settle-ms later (default
-300) the object shows status.lastHandledReconcileAt equal to the token,
+150) the object shows status.lastHandledReconcileAt equal to the token,
 status.observedGeneration equal to metadata.generation and Ready=True, unless the mode is
 never-ready (Ready turns Unknown "Reconciliation in progress" and nothing is ever handled).
 
@@ -543,7 +546,7 @@ def main():
         sys.stderr.write('usage: fake_kube.py LOGFILE [--token T] [--mode M] [--version MINOR]'
                          ' [--settle-ms N]\n')
         sys.exit(2)
-    log_path, token, mode, minor, settle = args[0], None, 'ok', '32', 300
+    log_path, token, mode, minor, settle, tls = args[0], None, 'ok', '32', 150, None
     i = 1
     while i < len(args):
         if args[i] == '--token':
@@ -554,12 +557,20 @@ def main():
             minor = args[i + 1]
         elif args[i] == '--settle-ms':
             settle = int(args[i + 1])
+        elif args[i] == '--tls':
+            tls = (args[i + 1], args[i + 2])
+            i += 1
         else:
             sys.stderr.write('unknown argument %s\n' % args[i])
             sys.exit(2)
         i += 2
     open(log_path, 'w').close()
     srv = Server(('127.0.0.1', 0), Handler)
+    if tls:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(tls[0], tls[1])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.state = State(mode, settle)
     srv.log_path = log_path
     srv.token = token

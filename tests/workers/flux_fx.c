@@ -60,6 +60,24 @@ fx_kubectl_path(void)
 	return found[0] ? found : NULL;
 }
 
+char *
+fx_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 65536);
+	size_t n = 0;
+
+	if (f != NULL && buf != NULL)
+		n = fread(buf, 1, 65535, f);
+	if (f)
+		fclose(f);
+	if (buf && n == 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 const char *
 fx_fake_flux_path(void)
 {
@@ -86,13 +104,20 @@ kube_start(struct kube *k, const char *const *extra)
 	argv[n++] = "python3";
 	argv[n++] = FX_FAKES_DIR "/fake_kube.py";
 	argv[n++] = k->log_path;
-	for (; extra && *extra && n < 22; extra++)
+	for (; extra && *extra && n < 22; extra++) {
+		k->tls |= strcmp(*extra, "--tls") == 0;
 		argv[n++] = *extra;
+	}
 	argv[n] = NULL;
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return -errno;
 	if ((k->pid = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		/* no inherited stdout/stderr: a leaked fake must not hold the runner's pipes */
 		dup2(out[1], 1);
+		if (null >= 0)
+			dup2(null, 2);
 		execvp("python3", (char *const *)argv);
 		_exit(127);
 	}
@@ -111,7 +136,7 @@ kube_start(struct kube *k, const char *const *extra)
 		kube_stop(k);
 		return -ETIMEDOUT;
 	}
-	snprintf(k->url, sizeof(k->url), "http://127.0.0.1:%d", k->port);
+	snprintf(k->url, sizeof(k->url), "%s://127.0.0.1:%d", k->tls ? "https" : "http", k->port);
 	return 0;
 }
 

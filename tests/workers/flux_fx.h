@@ -21,7 +21,8 @@ struct kube {
 	pid_t pid;
 	int port;
 	char log_path[300];
-	char url[64];			/* http://127.0.0.1:<port> */
+	char url[64];			/* http(s)://127.0.0.1:<port> */
+	bool tls;			/* started with --tls */
 };
 
 /* Start fake_kube.py (extra args NULL-terminated, may be NULL); 0 or -errno. */
@@ -39,6 +40,10 @@ json_t *kube_object(struct kube *k, const char *kind, const char *ns, const char
 const char *fx_kubectl_path(void);
 const char *fx_fake_flux_path(void);
 const char *fx_fakes_dir(void);
+/* The test certificate/key the fake serves with --tls (tests/fakes/kube-tls/). */
+#define FX_TLS_CERT	"kube-tls/cert.pem"
+#define FX_TLS_KEY	"kube-tls/key.pem"
+char *fx_read_file(const char *path);	/* malloc'd text (<= 64 KiB) or NULL */
 
 #define FXH_PORTS_MAX 4
 
