@@ -101,6 +101,39 @@ model_result_new(const char *text, size_t textlen, json_t *calls, const char *fi
 	return res;
 }
 
+int
+model_result_finish(json_t *result, const char *provider_finish, json_t *model)
+{
+	if (result == NULL)
+		return -ENOMEM;
+	if (provider_finish != NULL)
+		json_object_set_new(result, "provider_finish", json_string(provider_finish));
+	if (json_is_string(model))
+		json_object_set(result, "model", model);
+	return 0;
+}
+
+int
+model_text_append(char **text, size_t *tlen, const char *t)
+{
+	size_t n = strlen(t);
+	char *x = realloc(*text, *tlen + n + 1);
+
+	if (x == NULL)
+		return -ENOMEM;
+	memcpy(x + *tlen, t, n + 1);
+	*text = x;
+	*tlen += n;
+	return 0;
+}
+
+void
+model_error_format(char *out, size_t len, const char *kind, const char *msg)
+{
+	if (msg != NULL)
+		snprintf(out, len, "%s%s%.300s", kind ? kind : "", kind ? ": " : "", msg);
+}
+
 json_t *
 model_call_new(const char *id, const char *name, json_t *arguments, const char *raw)
 {

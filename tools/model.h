@@ -88,6 +88,14 @@ size_t model_assistant_count(const json_t *messages, size_t before);
  *  "finish", "usage"} with text cut to LIM_MODEL_TEXT_MAX on a UTF-8 boundary. */
 json_t *model_result_new(const char *text, size_t textlen, json_t *calls, const char *finish,
     int64_t in_tokens, int64_t out_tokens);
+/* The end of a provider's parse: -ENOMEM when result is NULL; else "provider_finish" when the
+ * provider's reason had no neutral twin, and "model" when the answer named one (a string). */
+int model_result_finish(json_t *result, const char *provider_finish, json_t *model);
+/* Append t to the malloc'd text (*tlen bytes so far); -ENOMEM leaves both as they were. */
+int model_text_append(char **text, size_t *tlen, const char *t);
+/* An error body's message as "kind: message" (message cut to 300 bytes; kind may be NULL);
+ * out is left alone when msg is NULL. */
+void model_error_format(char *out, size_t len, const char *kind, const char *msg);
 /* A neutral tool call {"id", "name", "arguments"}: name made to fit the pattern (other bytes
  * become '_', cut to 64) so the conversation stays valid when it is sent back; arguments
  * stolen (NULL or not an object: {} and "invalid_arguments": raw, cut to 4 KiB). */

@@ -239,14 +239,8 @@ an_parse(const struct model_chat *c, const json_t *body, json_t **result, struct
 		const char *t = json_string_value(json_object_get(blk, "text"));
 
 		if (type && strcmp(type, "text") == 0 && t && tlen < LIM_MODEL_TEXT_MAX + 1) {
-			size_t n = strlen(t);
-			char *x = realloc(text, tlen + n + 1);
-
-			if (x == NULL)
+			if (model_text_append(&text, &tlen, t) < 0)
 				break;
-			memcpy(x + tlen, t, n + 1);
-			text = x;
-			tlen += n;
 		} else if (type && strcmp(type, "tool_use") == 0 &&
 		    json_is_string(json_object_get(blk, "id")) &&
 		    json_array_size(calls) < LIM_MODEL_CALLS_MAX) {
@@ -264,13 +258,7 @@ an_parse(const struct model_chat *c, const json_t *body, json_t **result, struct
 	    json_integer_value(json_object_get(u, "cache_read_input_tokens")),
 	    json_integer_value(json_object_get(u, "output_tokens")));
 	free(text);
-	if (*result == NULL)
-		return -ENOMEM;
-	if (pf)
-		json_object_set_new(*result, "provider_finish", json_string(pf));
-	if (json_is_string(json_object_get(body, "model")))
-		json_object_set(*result, "model", json_object_get(body, "model"));
-	return 0;
+	return model_result_finish(*result, pf, json_object_get(body, "model"));
 }
 
 /* {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}} */
@@ -281,8 +269,7 @@ an_error_text(const json_t *body, char *out, size_t len)
 	const char *m = json_string_value(json_object_get(e, "message"));
 	const char *t = json_string_value(json_object_get(e, "type"));
 
-	if (m != NULL)
-		snprintf(out, len, "%s%s%.300s", t ? t : "", t ? ": " : "", m);
+	model_error_format(out, len, t, m);
 }
 
 const struct model_provider model_prov_anthropic = {

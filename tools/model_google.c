@@ -214,14 +214,8 @@ collect(const json_t *parts, size_t turn, char **text, size_t *tlen, json_t *cal
 
 		if (t && !json_is_true(json_object_get(p, "thought")) &&
 		    *tlen < LIM_MODEL_TEXT_MAX + 1) {
-			size_t n = strlen(t);
-			char *x = realloc(*text, *tlen + n + 1);
-
-			if (x == NULL)
+			if (model_text_append(text, tlen, t) < 0)
 				return -ENOMEM;
-			memcpy(x + *tlen, t, n + 1);
-			*text = x;
-			*tlen += n;
 		} else if (json_is_object(fc) && json_array_size(calls) < LIM_MODEL_CALLS_MAX) {
 			const char *id = json_string_value(json_object_get(fc, "id"));
 			char gen[64];
@@ -278,13 +272,7 @@ go_parse(const struct model_chat *c, const json_t *body, json_t **result, struct
 	    json_integer_value(json_object_get(u, "candidatesTokenCount")) +
 	    json_integer_value(json_object_get(u, "thoughtsTokenCount")));
 	free(text);
-	if (*result == NULL)
-		return -ENOMEM;
-	if (pf)
-		json_object_set_new(*result, "provider_finish", json_string(pf));
-	if (json_is_string(json_object_get(body, "modelVersion")))
-		json_object_set(*result, "model", json_object_get(body, "modelVersion"));
-	return 0;
+	return model_result_finish(*result, pf, json_object_get(body, "modelVersion"));
 }
 
 /* {"error": {"code", "message", "status", "details"}} */
@@ -295,8 +283,7 @@ go_error_text(const json_t *body, char *out, size_t len)
 	const char *m = json_string_value(json_object_get(e, "message"));
 	const char *s = json_string_value(json_object_get(e, "status"));
 
-	if (m != NULL)
-		snprintf(out, len, "%s%s%.300s", s ? s : "", s ? ": " : "", m);
+	model_error_format(out, len, s, m);
 }
 
 /* google.rpc.RetryInfo {"retryDelay": "30s" | "1.5s"} among the error's details. */

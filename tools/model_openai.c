@@ -178,15 +178,9 @@ oa_parse(const struct model_chat *c, const json_t *body, json_t **result, struct
 	    json_array_size(calls) > 0, &pf),
 	    json_integer_value(json_object_get(u, "prompt_tokens")),
 	    json_integer_value(json_object_get(u, "completion_tokens")));
-	if (*result == NULL)
-		return -ENOMEM;
 	if (text == refusal && refusal != NULL)
 		pf = "refusal";
-	if (pf)
-		json_object_set_new(*result, "provider_finish", json_string(pf));
-	if (json_is_string(json_object_get(body, "model")))
-		json_object_set(*result, "model", json_object_get(body, "model"));
-	return 0;
+	return model_result_finish(*result, pf, json_object_get(body, "model"));
 }
 
 /* {"error": {"message", "type", "code"}} (OpenAI, Ollama); vLLM: {"message", "type"}. */
@@ -203,8 +197,7 @@ oa_error_text(const json_t *body, char *out, size_t len)
 	}
 	if (m == NULL && json_is_string(e))
 		m = json_string_value(e);
-	if (m != NULL)
-		snprintf(out, len, "%s%s%.300s", t ? t : "", t ? ": " : "", m);
+	model_error_format(out, len, t, m);
 }
 
 const struct model_provider model_prov_openai = {
