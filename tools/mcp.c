@@ -17,6 +17,9 @@ struct mcp_server {
 	struct mcp_backend be;
 	bool initialized;
 	char version[16];
+	char *buf;			/* the line being read (mcp_server_feed) */
+	size_t len;
+	bool skipping;			/* inside a line over the cap */
 };
 
 int
@@ -36,6 +39,8 @@ mcp_server_new(const struct mcp_backend *be, struct mcp_server **out)
 void
 mcp_server_free(struct mcp_server *srv)
 {
+	if (srv)
+		free(srv->buf);
 	free(srv);
 }
 
@@ -383,40 +388,59 @@ too_long(int out_fd)
 }
 
 int
+mcp_server_feed(struct mcp_server *srv, const char *data, size_t n, int out_fd)
+{
+	const size_t cap = LIM_MCP_LINE_MAX + 1;
+	int r = 0;
+
+	if (srv->buf == NULL && (srv->buf = malloc(cap)) == NULL)
+		return -ENOMEM;
+	while (r == 0 && n > 0) {
+		const char *nl = memchr(data, '\n', n);
+		size_t take = nl ? (size_t)(nl - data) : n;
+
+		if (!srv->skipping && srv->len + take >= cap) {
+			srv->skipping = true;	/* over the cap: drop it, answer at its end */
+			srv->len = 0;
+		}
+		if (!srv->skipping) {
+			memcpy(srv->buf + srv->len, data, take);
+			srv->len += take;
+		}
+		if (nl == NULL)
+			break;
+		r = srv->skipping ? too_long(out_fd) : answer(srv, out_fd, srv->buf, srv->len);
+		srv->skipping = false;
+		srv->len = 0;
+		data = nl + 1;
+		n -= take + 1;
+	}
+	return r;
+}
+
+int
+mcp_server_finish(struct mcp_server *srv, int out_fd)
+{
+	int r = srv->len && !srv->skipping ? answer(srv, out_fd, srv->buf, srv->len) : 0;
+
+	srv->len = 0;
+	srv->skipping = false;
+	return r;
+}
+
+int
 mcp_server_run(struct mcp_server *srv, int in_fd, int out_fd)
 {
-	size_t cap = LIM_MCP_LINE_MAX + 1, len = 0;
-	char *buf = malloc(cap), *nl;
-	bool skipping = false;
+	char chunk[65536];
 	ssize_t n;
 	int r = 0;
 
-	if (buf == NULL)
-		return -ENOMEM;
 	while (r == 0) {
-		if ((n = read(in_fd, buf + len, cap - len)) < 0 && errno == EINTR)
+		if ((n = read(in_fd, chunk, sizeof(chunk))) < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : len && !skipping ? answer(srv, out_fd, buf, len) : 0;
-			break;
-		}
-		len += (size_t)n;
-		while (r == 0 && (nl = memchr(buf, '\n', len)) != NULL) {
-			size_t l = (size_t)(nl - buf);
-
-			if (skipping)
-				r = too_long(out_fd);
-			else
-				r = answer(srv, out_fd, buf, l);
-			skipping = false;
-			memmove(buf, nl + 1, len - l - 1);
-			len -= l + 1;
-		}
-		if (len == cap) {	/* a line over the cap: drop what we have, skip to its end */
-			skipping = true;
-			len = 0;
-		}
+		if (n <= 0)
+			return n < 0 ? -errno : mcp_server_finish(srv, out_fd);
+		r = mcp_server_feed(srv, chunk, (size_t)n, out_fd);
 	}
-	free(buf);
 	return r;
 }

@@ -64,6 +64,10 @@ int mcp_server_handle(struct mcp_server *srv, const char *line, size_t len, char
 /* Serve in_fd -> out_fd until EOF on in_fd: 0, or -errno (write failed: the client left).
  * A line over LIM_MCP_LINE_MAX is skipped and answered with a parse error. */
 int mcp_server_run(struct mcp_server *srv, int in_fd, int out_fd);
+/* The same for callers with their own loop: bytes as they come (answers written to out_fd as
+ * lines complete), then, at EOF, finish (a last line without its newline). */
+int mcp_server_feed(struct mcp_server *srv, const char *data, size_t n, int out_fd);
+int mcp_server_finish(struct mcp_server *srv, int out_fd);
 
 /* Has the client sent initialize? (for tests and logs) */
 bool mcp_server_initialized(const struct mcp_server *srv);
