@@ -1,0 +1,1111 @@
+/* Fault injection and load through a real corrald (suite 'faults'): agents making mixed
+ * allowed/denied/pending calls while workers are killed, corrald killed mid-load and
+ * restarted, hostile tool servers (hang, trickle, 100 MB), one tenant flooding, and workers
+ * that try to take every process, byte of memory, disk block or fd.
+ *
+ * Tenants get uids from 41300 up, none shared with other tests: corral-jail's RLIMIT_NPROC
+ * (LIM_RL_NPROC) counts every task of a uid on the host, and one corral-agent has ~14 threads,
+ * one corral-worker ~18 (docs/PERFORMANCE.md, findings). Nothing here asserts a time: bounds
+ * are generous deadlines that only catch hangs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "ipc/err.h"
+#include "ipc/limits.h"
+#include "tests/integration/harness.h"
+#include "tests/tools/harness.h"
+
+#define UID_BASE	41300
+
+static struct hx h;
+
+static void
+teardown(void)
+{
+	hx_cleanup(&h);
+}
+
+TestSuite(faults, .timeout = 120, .fini = teardown);
+
+static int64_t
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------- configuration */
+
+static const char *const agent_yaml =
+    "apiVersion: corral.dev/v1\nkind: Agent\nmetadata: { name: a }\n"
+    "spec:\n  model: script:none\n  tools: [echo]\n";
+
+/* For every tenant: echo and fail allowed, messages starting "deny" denied, sleep only with an
+ * approval (so it is pending). */
+static const char *const policy_yaml =
+    "apiVersion: corral.dev/v1\nkind: Policy\nmetadata: { name: faults }\n"
+    "spec:\n  rules:\n"
+    "    - { id: echo-allow, effect: allow, principals: [\"agent:*\"], tool: echo, "
+    "operations: [echo, fail] }\n"
+    "    - { id: echo-deny, effect: deny, principals: [\"agent:*\"], tool: echo, "
+    "operations: [echo], where: { msg: \"deny*\" } }\n"
+    "    - id: sleep-approval\n      effect: allow\n      principals: [\"agent:*\"]\n"
+    "      tool: echo\n      operations: [sleep]\n"
+    "      obligations: { approval: { approvers: [\"user:root\"], quorum: 1, timeout: 30m } }\n";
+
+/* ntenants tenants with the echo family, nagents agents spread over them (per_tenant each),
+ * the faults policy, batch audit; extra is appended. Agents are named aNN. */
+static void
+setup_agents(int ntenants, int nagents, int per_tenant, const char *extra)
+{
+	size_t cap = 65536, len = 0;
+	char *body = malloc(cap);
+
+	len += (size_t)snprintf(body + len, cap - len, "tenants:\n");
+	for (int t = 0; t < ntenants; t++)
+		len += (size_t)snprintf(body + len, cap - len,
+		    "  t%02d: { uid: %d, families: [echo] }\n", t, UID_BASE + t);
+	len += (size_t)snprintf(body + len, cap - len, "agents:\n");
+	for (int a = 0; a < nagents; a++)
+		len += (size_t)snprintf(body + len, cap - len,
+		    "  - { file: agent.yaml, name: a%02d, tenant: t%02d }\n", a, a / per_tenant);
+	snprintf(body + len, cap - len, "policies: [policy.yaml]\naudit: { fsync: batch }\n%s",
+	    extra ? extra : "");
+	hx_config(&h, body);
+	hx_file(&h, "agent.yaml", agent_yaml, 0644);
+	hx_file(&h, "policy.yaml", policy_yaml, 0644);
+	free(body);
+}
+
+/* hx_start with a longer wait: many workers starting at once on a loaded machine can miss
+ * their hello deadline once and come up after a restart (docs/PERFORMANCE.md, findings). */
+static void
+start(int want_ready, int timeout_ms)
+{
+	int64_t end = ms_now() + timeout_ms;
+
+	if ((h.pid = fork()) == 0) {
+		int fd = open(h.log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 2);
+		dup2(fd, 1);
+		execl(hx_bin("corrald"), "corrald", "-c", h.cfg, "--log-level", "debug",
+		    (char *)NULL);
+		_exit(127);
+	}
+	for (;; usleep(100000)) {
+		json_t *st = access(h.sock, F_OK) == 0 ? hx_status(&h) : NULL, *w;
+		int ready = 0;
+		size_t i;
+
+		json_array_foreach(json_object_get(st, "workers"), i, w)
+			ready += strcmp(json_string_value(json_object_get(w, "state")), "ready") == 0;
+		json_decref(st);
+		if (st && ready >= want_ready)
+			return;
+		if (ms_now() > end || waitpid(h.pid, NULL, WNOHANG) == h.pid) {
+			char *log = hx_read(h.log);
+
+			cr_assert_fail("corrald did not get %d workers ready (%d are):\n%.4000s",
+			    want_ready, ready, log);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- corralctl jobs */
+
+struct job {
+	pid_t pid;
+	int status;
+	bool done;
+	char out[128];		/* stdout + stderr */
+};
+
+static void
+job_start(struct job *j, const char *const *argv)
+{
+	const char *av[40];
+	int n = 0, fd;
+
+	snprintf(j->out, sizeof(j->out), "%s/job-XXXXXX", h.dir);
+	fd = mkstemp(j->out);
+	cr_assert(fd >= 0);
+	av[n++] = hx_bin("corralctl");
+	av[n++] = "-s";
+	av[n++] = h.sock;
+	for (int i = 0; argv[i] && n < 39; i++)
+		av[n++] = argv[i];
+	av[n] = NULL;
+	j->done = false;
+	if ((j->pid = fork()) == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(av[0], (char *const *)av);
+		_exit(127);
+	}
+	close(fd);
+	cr_assert(j->pid > 0);
+}
+
+/* Reap what has ended; returns how many are still running. */
+static int
+jobs_poll(struct job *jobs, int n)
+{
+	int running = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (jobs[i].done)
+			continue;
+		if (waitpid(jobs[i].pid, &jobs[i].status, WNOHANG) == jobs[i].pid)
+			jobs[i].done = true;
+		else
+			running++;
+	}
+	return running;
+}
+
+static void
+jobs_wait(struct job *jobs, int n, int timeout_ms)
+{
+	int64_t end = ms_now() + timeout_ms;
+
+	while (jobs_poll(jobs, n) > 0) {
+		if (ms_now() > end) {
+			for (int i = 0; i < n; i++)
+				if (!jobs[i].done)
+					kill(jobs[i].pid, SIGKILL);
+			cr_assert_fail("corralctl did not answer within %d ms", timeout_ms);
+		}
+		usleep(20000);
+	}
+}
+
+/* ---------------------------------------------------------------- runs */
+
+enum kind { K_ECHO, K_DENY, K_PENDING, K_FAIL };
+
+static enum kind
+call_kind(int k)
+{
+	switch (k % 10) {
+	case 6:
+		return K_DENY;
+	case 7:
+		return K_PENDING;
+	case 8:
+		return K_FAIL;
+	default:
+		return K_ECHO;
+	}
+}
+
+/* {"calls": [...]} for agent a: ncalls calls of the mixed kinds; echo messages are unique so
+ * an answer can be told from another agent's. */
+static char *
+run_input(int a, int ncalls)
+{
+	json_t *calls = json_array(), *in;
+	char msg[64], *s;
+
+	for (int k = 0; k < ncalls; k++) {
+		switch (call_kind(k)) {
+		case K_DENY:
+			snprintf(msg, sizeof(msg), "deny a%02d c%d", a, k);
+			json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:s}}", "tool", "echo",
+			    "op", "echo", "args", "msg", msg));
+			break;
+		case K_PENDING:
+			json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:i}}", "tool", "echo",
+			    "op", "sleep", "args", "ms", 1));
+			break;
+		case K_FAIL:
+			json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:s}}", "tool", "echo",
+			    "op", "fail", "args", "message", "boom"));
+			break;
+		default:
+			snprintf(msg, sizeof(msg), "a%02d c%d", a, k);
+			json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:s}}", "tool", "echo",
+			    "op", "echo", "args", "msg", msg));
+		}
+	}
+	in = json_pack("{s:o}", "calls", calls);
+	s = json_dumps(in, JSON_COMPACT);
+	json_decref(in);
+	return s;
+}
+
+static void
+run_start(struct job *j, int a, int ncalls)
+{
+	char name[16], *input = run_input(a, ncalls);
+	const char *av[] = { "-o", "json", "run", name, input, NULL };
+
+	snprintf(name, sizeof(name), "a%02d", a);
+	job_start(j, av);
+	free(input);
+}
+
+struct tally {
+	int runs_ok, runs_failed, calls, ok, denied, pending, failed, worker_err;
+};
+
+/* One answered call: its outcome must fit its kind. */
+static void
+check_call(int a, int k, json_t *r, struct tally *t)
+{
+	bool ok = json_is_true(json_object_get(r, "ok"));
+	int code = (int)json_integer_value(json_object_get(r, "code"));
+	bool worker_trouble = code == ERR_WORKER || code == ERR_NOTREADY || code == ERR_TIMEOUT;
+	char want[64], *txt = json_dumps(r, JSON_COMPACT);
+
+	t->calls++;
+	switch (call_kind(k)) {
+	case K_DENY:
+		cr_assert(!ok && code == ERR_DENIED, "a%02d call %d should be denied: %s", a, k, txt);
+		t->denied++;
+		break;
+	case K_PENDING:
+		cr_assert(!ok && code == ERR_PENDING, "a%02d call %d should be pending: %s", a, k,
+		    txt);
+		t->pending++;
+		break;
+	case K_FAIL:
+		cr_assert(!ok && (code == ERR_EXEC || worker_trouble), "a%02d call %d: %s", a, k, txt);
+		t->failed++;
+		break;
+	default:
+		snprintf(want, sizeof(want), "a%02d c%d", a, k);
+		if (ok) {
+			cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r,
+			    "result"), "msg")), want, "a%02d call %d got another call's answer: %s", a,
+			    k, txt);
+			t->ok++;
+		} else {
+			cr_assert(worker_trouble, "a%02d call %d: %s", a, k, txt);
+			t->worker_err++;
+		}
+	}
+	free(txt);
+}
+
+/* A run ended either with every call answered once, in order, or with an explicit error. */
+static void
+check_run(struct job *j, int a, int ncalls, struct tally *t)
+{
+	char *out = hx_read(j->out);
+	json_t *res, *results;
+
+	cr_assert(WIFEXITED(j->status), "corralctl run a%02d: %s", a, out);
+	if (WEXITSTATUS(j->status) != 0) {
+		/* the agent's worker died under it, or the supervisor went away */
+		cr_assert(strstr(out, "corralctl: run:") != NULL || strstr(out, "\"error\""),
+		    "run a%02d: no explicit error: %s", a, out);
+		t->runs_failed++;
+		free(out);
+		return;
+	}
+	res = json_loads(out, 0, NULL);
+	cr_assert_not_null(res, "run a%02d: %s", a, out);
+	results = json_object_get(res, "results");
+	cr_assert_eq(json_array_size(results), (size_t)ncalls, "run a%02d: %zu answers for %d calls",
+	    a, json_array_size(results), ncalls);
+	for (int k = 0; k < ncalls; k++)
+		check_call(a, k, json_array_get(results, (size_t)k), t);
+	t->runs_ok++;
+	json_decref(res);
+	free(out);
+}
+
+/* ---------------------------------------------------------------- the audit log */
+
+struct audit_check {
+	size_t records, decisions, dispatched, outcomes, recoveries, starts;
+};
+
+/* Every dispatched decision (one with a "call") of a supervisor run has exactly one outcome
+ * record of the same call id, and every outcome has its decision. Call ids restart with each
+ * supervisor run, so the log is taken run by run (lifecycle start records). With
+ * allow_open_tail, the last run may end with decisions that have no outcome (a crash). */
+static void
+audit_check(const char *path, bool allow_open_tail, struct audit_check *ac)
+{
+	char *all = hx_read(path), *line, *save = NULL;
+	size_t cap = 1 << 16;
+	int *dec = calloc(cap, sizeof(int)), *out = calloc(cap, sizeof(int));
+
+	memset(ac, 0, sizeof(*ac));
+	for (line = strtok_r(all, "\n", &save);; line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = line ? json_loads(line, 0, NULL) : NULL;
+		const char *type = json_string_value(json_object_get(r, "type"));
+		json_int_t call = json_integer_value(json_object_get(r, "call"));
+		bool start = type && strcmp(type, "lifecycle") == 0 &&
+		    json_object_get(r, "worker") == NULL &&
+		    strcmp(json_string_value(json_object_get(r, "event")), "start") == 0;
+
+		cr_assert(line == NULL || r != NULL, "unparsable audit line: %s", line);
+		if (line == NULL || start) {
+			/* close the previous supervisor run */
+			for (size_t i = 0; i < cap; i++) {
+				cr_assert(out[i] <= dec[i], "call %zu: an outcome without a decision", i);
+				cr_assert(out[i] <= 1, "call %zu: %d outcomes", i, out[i]);
+				cr_assert(out[i] == dec[i] || (allow_open_tail && line == NULL),
+				    "call %zu: decision without outcome", i);
+			}
+			memset(dec, 0, cap * sizeof(int));
+			memset(out, 0, cap * sizeof(int));
+			if (line == NULL)
+				break;
+			ac->starts++;
+		}
+		ac->records++;
+		cr_assert(call >= 0 && (size_t)call < cap);
+		if (type && strcmp(type, "decision") == 0) {
+			ac->decisions++;
+			if (call > 0) {
+				dec[call]++;
+				ac->dispatched++;
+			}
+		} else if (type && strcmp(type, "outcome") == 0 && call > 0) {
+			out[call]++;
+			ac->outcomes++;
+		} else if (type && strcmp(type, "recovery") == 0) {
+			ac->recoveries++;
+		}
+		json_decref(r);
+	}
+	free(dec);
+	free(out);
+	free(all);
+}
+
+static void
+audit_verify(void)
+{
+	char key[400], dir[400], *out = NULL;
+	const char *av[] = { hx_bin("corralctl"), "audit", "verify", "--key", key, dir, NULL };
+	int rc;
+
+	snprintf(key, sizeof(key), "%s/state/audit.key", h.dir);
+	snprintf(dir, sizeof(dir), "%s/state/audit", h.dir);
+	rc = hx_run(&out, av);
+	cr_assert_eq(rc, 0, "corralctl audit verify: %s", out);
+	cr_assert(strstr(out, "OK:") != NULL, "%s", out);
+	free(out);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+/* pids of the workers in a state (all when state is NULL) */
+static int
+worker_pids(const char *state, pid_t *pids, char (*names)[64], int max)
+{
+	json_t *st = hx_status(&h), *w;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(json_object_get(st, "workers"), i, w) {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(w, "pid"));
+
+		if (n >= max || pid <= 0 || (state && strcmp(json_string_value(json_object_get(w,
+		    "state")), state) != 0))
+			continue;
+		if (names)
+			snprintf(names[n], 64, "%s", json_string_value(json_object_get(w, "name")));
+		pids[n++] = pid;
+	}
+	json_decref(st);
+	return n;
+}
+
+static bool
+pid_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	int fd;
+	ssize_t k;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	/* a zombie waiting for init is gone too */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return true;
+	k = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[k > 0 ? k : 0] = '\0';
+	return strstr(buf, ") Z ") != NULL;
+}
+
+/* The children of pid (corral-jail reapers), from /proc. */
+static int
+children_of(pid_t parent, pid_t *out, int max)
+{
+	char *ps = NULL, *line, *save = NULL;
+	const char *av[] = { "/bin/ps", "-e", "-o", "pid=,ppid=", NULL };
+	int n = 0;
+
+	hx_run(&ps, av);
+	for (line = strtok_r(ps, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
+		int p, pp;
+
+		if (sscanf(line, "%d %d", &p, &pp) == 2 && pp == parent)
+			out[n++] = p;
+	}
+	free(ps);
+	return n;
+}
+
+/* ---------------------------------------------------------------- load while workers die */
+
+#define LOAD_TENANTS	8	/* 8 agents + an echo worker per uid: ~130 tasks (RLIMIT_NPROC) */
+#define LOAD_AGENTS	64
+#define LOAD_CALLS	200
+#define LOAD_KILLS	8
+
+/* Kill up to `kills` distinct ready workers, one every ~150 ms while jobs run, alternating
+ * between echo workers (calls in flight die with them) and agents (their runs die). */
+static int
+kill_while_running(struct job *jobs, int njobs, int kills, unsigned seed, int *echo_kills)
+{
+	static char names[256][64];
+	pid_t pids[256], killed[64];
+	int nkilled = 0;
+
+	*echo_kills = 0;
+	while (jobs_poll(jobs, njobs) > 0 && nkilled < kills) {
+		bool want_echo = nkilled % 2 == 0;
+		int n;
+
+		usleep(150000);
+		n = worker_pids("ready", pids, names, 256);
+		for (int tries = 0; n > 0 && tries < 32; tries++) {
+			int k = (int)(rand_r(&seed) % (unsigned)n);
+			bool seen = false, is_echo = strncmp(names[k], "echo@", 5) == 0;
+
+			for (int i = 0; i < nkilled; i++)
+				seen |= killed[i] == pids[k];
+			if (seen || is_echo != want_echo)
+				continue;
+			if (kill(pids[k], SIGKILL) == 0) {
+				killed[nkilled++] = pids[k];
+				*echo_kills += is_echo;
+			}
+			break;
+		}
+	}
+	return nkilled;
+}
+
+/* 64 agents x 200 calls (allowed, denied, pending, failing) while random workers are killed
+ * with SIGKILL: every call gets exactly one answer that fits it (or its run an explicit
+ * error), corrald stays up, every dispatched decision has one outcome record, and the audit
+ * log verifies. */
+Test(faults, load_while_workers_die, .timeout = 180)
+{
+	static struct job jobs[LOAD_AGENTS];
+	struct tally t = { 0 };
+	struct audit_check ac;
+	int kills, echo_kills;
+	int64_t t0 = ms_now(), t1, t2;
+
+	setup_agents(LOAD_TENANTS, LOAD_AGENTS, LOAD_AGENTS / LOAD_TENANTS, NULL);
+	start(LOAD_TENANTS + LOAD_AGENTS, 60000);
+	t1 = ms_now();
+	for (int a = 0; a < LOAD_AGENTS; a++)
+		run_start(&jobs[a], a, LOAD_CALLS);
+	kills = kill_while_running(jobs, LOAD_AGENTS, LOAD_KILLS, 1234, &echo_kills);
+	jobs_wait(jobs, LOAD_AGENTS, 120000);
+	t2 = ms_now();
+	cr_log_info("load: start %lld ms, runs %lld ms", (long long)(t1 - t0), (long long)(t2 - t1));
+	for (int a = 0; a < LOAD_AGENTS; a++)
+		check_run(&jobs[a], a, LOAD_CALLS, &t);
+	cr_log_info("load: %d kills (%d echo); runs %d ok, %d failed; calls %d: %d ok, %d denied, "
+	    "%d pending, %d failed, %d worker errors", kills, echo_kills, t.runs_ok, t.runs_failed, t.calls, t.ok, t.denied,
+	    t.pending, t.failed, t.worker_err);
+	cr_assert_gt(echo_kills, 0, "no echo worker was killed: the test did not test anything");
+	cr_assert_gt(kills - echo_kills, 0, "no agent was killed");
+	cr_assert_gt(t.ok, 0);
+	cr_assert_gt(t.denied, 0);
+	cr_assert_gt(t.pending, 0);
+	/* the supervisor survived and still answers */
+	cr_assert_eq(kill(h.pid, 0), 0, "corrald died");
+	{
+		json_t *st = hx_status(&h);
+
+		cr_assert_not_null(st, "corrald does not answer after the load");
+		json_decref(st);
+	}
+	cr_assert_eq(hx_stop(&h), 0, "corrald did not stop cleanly");
+	audit_check(h.audit, false, &ac);
+	cr_log_info("audit: %zu records, %zu decisions (%zu dispatched), %zu outcomes", ac.records,
+	    ac.decisions, ac.dispatched, ac.outcomes);
+	/* every call an agent made was decided and recorded once */
+	cr_assert_geq(ac.decisions, (size_t)t.calls);
+	audit_verify();
+}
+
+/* ---------------------------------------------------------------- corrald killed mid-load */
+
+static json_t *
+pending_approvals(void)
+{
+	static const char *const av[] = { "-o", "json", "approvals", "--pending", NULL };
+	char *out = NULL;
+	json_t *j;
+
+	cr_assert_eq(hx_ctl(&h, &out, av), 0, "corralctl approvals: %s", out);
+	j = json_loads(out, 0, NULL);
+	cr_assert(json_is_array(j), "%s", out);
+	free(out);
+	return j;
+}
+
+static bool
+same_ids(json_t *a, json_t *b)
+{
+	size_t i, k;
+	json_t *x, *y;
+
+	if (json_array_size(a) != json_array_size(b))
+		return false;
+	json_array_foreach(a, i, x) {
+		bool found = false;
+
+		json_array_foreach(b, k, y)
+			found |= json_equal(json_object_get(x, "id"), json_object_get(y, "id"));
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Index (1-based line) of the last record written before the restart, and whether a recovery
+ * record follows it (before or right after the new lifecycle start). */
+static bool
+recovery_after(const char *path, size_t lines_before)
+{
+	char *all = hx_read(path), *line, *save = NULL;
+	size_t n = 0;
+	bool found = false;
+
+	for (line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (++n > lines_before && strstr(line, "\"type\":\"recovery\""))
+			found = true;
+	free(all);
+	return found;
+}
+
+static size_t
+count_lines(const char *path)
+{
+	char *all = hx_read(path);
+	size_t n = 0;
+
+	for (char *p = all; *p; p++)
+		n += *p == '\n';
+	free(all);
+	return n;
+}
+
+#define CRASH_TENANTS	4
+#define CRASH_AGENTS	12
+
+/* SIGKILL of corrald in the middle of the load, then a restart: no worker (or jail) of the old
+ * supervisor survives, every caller gets an explicit error, the audit log verifies as the
+ * crash left it, a recovery record follows on restart, and the pending approvals are still
+ * there. */
+Test(faults, supervisor_killed_mid_load, .timeout = 180)
+{
+	static struct job jobs[CRASH_AGENTS];
+	pid_t old[256];
+	int nold;
+	json_t *before, *after;
+	size_t lines;
+	struct audit_check ac;
+
+	setup_agents(CRASH_TENANTS, CRASH_AGENTS, 3, NULL);
+	start(CRASH_TENANTS + CRASH_AGENTS, 60000);
+	/* one pending approval per agent (each asks for echo.sleep once) */
+	for (int a = 0; a < CRASH_AGENTS; a++) {
+		char name[16];
+		const char *av[] = { "run", name, "{\"calls\":[{\"tool\":\"echo\",\"op\":\"sleep\","
+		    "\"args\":{\"ms\":1}}]}", NULL };
+
+		snprintf(name, sizeof(name), "a%02d", a);
+		job_start(&jobs[a], av);
+	}
+	jobs_wait(jobs, CRASH_AGENTS, 30000);
+	before = pending_approvals();
+	cr_assert_eq(json_array_size(before), (size_t)CRASH_AGENTS);
+
+	for (int a = 0; a < CRASH_AGENTS; a++)
+		run_start(&jobs[a], a, 2000);
+	usleep(400000);
+	nold = worker_pids(NULL, old, NULL, 128);
+	nold += children_of(h.pid, old + nold, 128);
+	cr_assert_gt(nold, CRASH_AGENTS);
+	cr_assert_eq(kill(h.pid, SIGKILL), 0);
+	waitpid(h.pid, NULL, 0);
+	h.pid = 0;
+	/* PDEATHSIG: every jail and worker goes with it */
+	for (int64_t end = ms_now() + 5000;; usleep(20000)) {
+		int alive = 0;
+
+		for (int i = 0; i < nold; i++)
+			alive += !pid_gone(old[i]);
+		if (alive == 0)
+			break;
+		cr_assert(ms_now() < end, "%d processes of the killed supervisor survive", alive);
+	}
+	jobs_wait(jobs, CRASH_AGENTS, 10000);
+	for (int a = 0; a < CRASH_AGENTS; a++)
+		cr_assert(WIFEXITED(jobs[a].status) && WEXITSTATUS(jobs[a].status) != 0,
+		    "run a%02d did not end with an error when corrald died", a);
+	/* the log as the crash left it: chain and MACs up to the last record written */
+	audit_verify();
+	audit_check(h.audit, true, &ac);
+	lines = count_lines(h.audit);
+
+	start(CRASH_TENANTS + CRASH_AGENTS, 60000);
+	after = pending_approvals();
+	cr_assert(same_ids(before, after), "pending approvals changed over the crash");
+	cr_assert_eq(hx_stop(&h), 0);
+	audit_verify();
+	cr_assert(recovery_after(h.audit, lines), "no recovery record after the unclean stop "
+	    "(the log had %zu lines when corrald was killed)", lines);
+	json_decref(before);
+	json_decref(after);
+}
+
+/* ---------------------------------------------------------------- hostile tool servers */
+
+/* corralctl call FAMILY@TENANT OP ARGS as a job, returning its exit status, output, time. */
+static int
+call_timed(const char *tool, const char *op, const char *args, char **out, int64_t *ms)
+{
+	struct job j;
+	const char *av[] = { "-o", "json", "call", tool, op, "--args", args, NULL };
+	int64_t t0 = ms_now();
+
+	job_start(&j, av);
+	jobs_wait(&j, 1, 60000);
+	*ms = ms_now() - t0;
+	*out = hx_read(j.out);
+	return WIFEXITED(j.status) ? WEXITSTATUS(j.status) : -1;
+}
+
+static int
+restarts_of(const char *name)
+{
+	json_t *st = hx_status(&h);
+	int r = (int)json_integer_value(json_object_get(hx_worker(st, name), "restarts"));
+
+	json_decref(st);
+	return r;
+}
+
+/* Meanwhile, the neighbours work: tenant b's prometheus (another fake) and tenant a's echo. */
+static void
+neighbours_fine(const char *when)
+{
+	char *out;
+	int64_t ms;
+
+	cr_assert_eq(call_timed("prometheus@b", "query", "{\"query\":\"up\"}", &out, &ms), 0,
+	    "%s: tenant b's prometheus: %s", when, out);
+	free(out);
+	cr_assert_eq(call_timed("echo@a", "echo", "{\"msg\":\"hi\"}", &out, &ms), 0,
+	    "%s: tenant a's echo: %s", when, out);
+	free(out);
+}
+
+/* Start a hostile call in the background, check the neighbours while it runs, then its end:
+ * an explicit error naming want, within bound_ms. */
+static void
+hostile(struct fake *fa, const char *mode, const char *want, int bound_ms)
+{
+	struct job j;
+	const char *av[] = { "-o", "json", "call", "prometheus@a", "query", "--args",
+		"{\"query\":\"up\"}", NULL };
+	int64_t t0;
+	char *out;
+
+	cr_assert_eq(fake_control(fa, mode), 0);
+	t0 = ms_now();
+	job_start(&j, av);
+	usleep(200000);
+	neighbours_fine(mode);
+	jobs_wait(&j, 1, 60000);
+	out = hx_read(j.out);
+	cr_assert(WIFEXITED(j.status) && WEXITSTATUS(j.status) == 1, "%s: %s", mode, out);
+	cr_assert(strstr(out, want) != NULL, "%s: expected '%s': %s", mode, want, out);
+	cr_assert_lt(ms_now() - t0, bound_ms, "%s: took %lld ms", mode, (long long)(ms_now() - t0));
+	cr_assert_eq(fake_control(fa, "{\"clear\": true}"), 0);
+	free(out);
+}
+
+/* A tool server that hangs, one that trickles, one that sends 100 MB: the endpoint's timeout
+ * and the body cap answer the caller with an error, the other tenant's worker and the same
+ * tenant's other worker keep working throughout. A tool that hangs inside the worker is cut by
+ * the supervisor's deadline and its worker recycled. */
+Test(faults, hostile_tool_servers, .timeout = 180)
+{
+	struct fake fa, fb;
+	char body[2048], *out;
+	int64_t ms;
+	int r0;
+
+	cr_assert_eq(fake_start(&fa, "fake_prometheus.py", NULL), 0);
+	cr_assert_eq(fake_start(&fb, "fake_prometheus.py", NULL), 0);
+	snprintf(body, sizeof(body),
+	    "limits: { call_deadline: 1500ms }\n"
+	    "tenants:\n"
+	    "  a: { uid: %d, families: [echo] }\n"
+	    "  b: { uid: %d, families: [echo] }\n"
+	    "endpoints:\n"
+	    "  prometheus:\n"
+	    "    - { name: pa, tenant: a, url: \"%s\", allow_private: true, timeout: 1500ms }\n"
+	    "    - { name: pb, tenant: b, url: \"%s\", allow_private: true, timeout: 1500ms }\n"
+	    "audit: { fsync: batch }\n", UID_BASE + 30, UID_BASE + 31, fa.url, fb.url);
+	hx_config(&h, body);
+	hx_start(&h, 4);
+	neighbours_fine("before");
+	hostile(&fa, "{\"modes\": [{\"mode\": \"hang\", \"seconds\": 30}]}", "ERR_TIMEOUT", 10000);
+	hostile(&fa, "{\"modes\": [{\"mode\": \"slow\", \"chunk\": 8, \"delay_ms\": 300}]}",
+	    "ERR_TIMEOUT", 10000);
+	hostile(&fa, "{\"modes\": [{\"mode\": \"oversize\", \"size\": 100000000}]}", "ERR_TOOBIG",
+	    20000);
+	hostile(&fa, "{\"modes\": [{\"mode\": \"oversize\", \"size\": 100000000, "
+	    "\"no_length\": true}]}", "ERR_TOOBIG", 20000);
+	cr_assert_eq(call_timed("prometheus@a", "query", "{\"query\":\"up\"}", &out, &ms), 0,
+	    "tenant a's prometheus after the hostile answers: %s", out);
+	free(out);
+
+	/* a tool that hangs inside its worker: the supervisor's deadline answers and recycles */
+	r0 = restarts_of("echo@a");
+	cr_assert_eq(call_timed("echo@a", "sleep", "{\"ms\":20000}", &out, &ms), 1, "%s", out);
+	cr_assert(strstr(out, "ERR_TIMEOUT") != NULL || strstr(out, "deadline") != NULL, "%s", out);
+	cr_assert_lt(ms, 10000);
+	free(out);
+	cr_assert_eq(call_timed("echo@b", "echo", "{\"msg\":\"hi\"}", &out, &ms), 0, "%s", out);
+	free(out);
+	{
+		json_t *st = NULL, *w = hx_wait_state(&h, "echo@a", "ready", 10000, &st);
+
+		cr_assert_not_null(w);
+		cr_assert_eq(json_integer_value(json_object_get(w, "restarts")), r0 + 1,
+		    "the overrunning worker was not recycled");
+		json_decref(st);
+	}
+	cr_assert_eq(hx_stop(&h), 0);
+	out = hx_read(h.audit);
+	cr_assert(strstr(out, "recycled after a call overran its deadline"), "%s", out);
+	free(out);
+	fake_stop(&fa);
+	fake_stop(&fb);
+}
+
+/* ---------------------------------------------------------------- one tenant floods */
+
+/* Tenant f's agent floods (1,500 calls against a 100/1m rate) while tenant q's agent works:
+ * f's rate limit trips (exactly 100 admitted, the rest denied), q's calls all succeed. The
+ * latency comparison is a benchmark row (tests/bench, "tenant flood"). */
+Test(faults, tenant_flood_rate_limited, .timeout = 120)
+{
+	static const char *const pol =
+	    "apiVersion: corral.dev/v1\nkind: Policy\nmetadata: { name: flood }\n"
+	    "spec:\n  rules:\n"
+	    "    - { id: f-echo, effect: allow, principals: [\"agent:f1\"], tool: echo, "
+	    "operations: [echo], rate: 100/1m }\n"
+	    "    - { id: q-echo, effect: allow, principals: [\"agent:q1\"], tool: echo, "
+	    "operations: [echo] }\n";
+	char body[1024];
+	struct job jobs[2];
+	json_t *res;
+	char *out;
+	size_t i;
+	json_t *r;
+	int ok = 0, rated = 0;
+
+	snprintf(body, sizeof(body),
+	    "tenants:\n  f: { uid: %d, families: [echo] }\n  q: { uid: %d, families: [echo] }\n"
+	    "agents:\n  - { file: agent.yaml, name: f1, tenant: f }\n"
+	    "  - { file: agent.yaml, name: q1, tenant: q }\n"
+	    "policies: [policy.yaml]\naudit: { fsync: batch }\n", UID_BASE + 40, UID_BASE + 41);
+	hx_config(&h, body);
+	hx_file(&h, "agent.yaml", agent_yaml, 0644);
+	hx_file(&h, "policy.yaml", pol, 0644);
+	hx_start(&h, 4);
+	{
+		json_t *fc = json_array(), *qc = json_array(), *in;
+		char *fi, *qi;
+
+		for (int k = 0; k < 1500; k++)
+			json_array_append_new(fc, json_pack("{s:s, s:s, s:{s:s}}", "tool", "echo", "op",
+			    "echo", "args", "msg", "flood"));
+		for (int k = 0; k < 300; k++)
+			json_array_append_new(qc, json_pack("{s:s, s:s, s:{s:s}}", "tool", "echo", "op",
+			    "echo", "args", "msg", "quiet"));
+		in = json_pack("{s:o}", "calls", fc);
+		fi = json_dumps(in, JSON_COMPACT);
+		json_decref(in);
+		in = json_pack("{s:o}", "calls", qc);
+		qi = json_dumps(in, JSON_COMPACT);
+		json_decref(in);
+		job_start(&jobs[0], (const char *const[]){ "-o", "json", "run", "f1", fi, NULL });
+		job_start(&jobs[1], (const char *const[]){ "-o", "json", "run", "q1", qi, NULL });
+		free(fi);
+		free(qi);
+	}
+	jobs_wait(jobs, 2, 60000);
+	out = hx_read(jobs[0].out);
+	res = json_loads(out, 0, NULL);
+	cr_assert_not_null(res, "%s", out);
+	json_array_foreach(json_object_get(res, "results"), i, r) {
+		if (json_is_true(json_object_get(r, "ok")))
+			ok++;
+		else if (json_integer_value(json_object_get(r, "code")) == ERR_DENIED &&
+		    strstr(json_string_value(json_object_get(r, "message")), "rate"))
+			rated++;
+	}
+	cr_assert_eq(ok, 100, "the flooding tenant got %d calls through", ok);
+	cr_assert_eq(rated, 1400, "%d calls refused for the rate", rated);
+	json_decref(res);
+	free(out);
+	out = hx_read(jobs[1].out);
+	res = json_loads(out, 0, NULL);
+	cr_assert_not_null(res, "%s", out);
+	ok = 0;
+	json_array_foreach(json_object_get(res, "results"), i, r)
+		ok += json_is_true(json_object_get(r, "ok"));
+	cr_assert_eq(ok, 300, "the quiet tenant lost calls: %d of 300", ok);
+	json_decref(res);
+	free(out);
+	cr_assert_eq(hx_stop(&h), 0);
+}
+
+/* ---------------------------------------------------------------- resource hogs */
+
+/* Run hog MODE [ARG] under corral-jail exactly as corrald starts a worker of profile (the
+ * tenant's uid, the profile's rlimits, a rw bind of a host directory on /ipc like the worker's
+ * socket directory), with the profile's seccomp allow-list or (no_seccomp) without any filter,
+ * to see the limits alone. Returns hog's report line. */
+static char *
+hog(const char *profile, bool no_seccomp, const char *mode, const char *arg, const char *ipc)
+{
+	char uid[16], bind[600], *out = NULL;
+	const char *av[16];
+	int n = 0;
+
+	snprintf(uid, sizeof(uid), "%d", UID_BASE + 50);
+	snprintf(bind, sizeof(bind), "%s:/ipc", ipc);
+	av[n++] = hx_bin("corral-jail");
+	av[n++] = "--profile";
+	av[n++] = profile;
+	if (no_seccomp)
+		av[n++] = "--no-seccomp";
+	av[n++] = "--uid";
+	av[n++] = uid;
+	av[n++] = "--bind-rw";
+	av[n++] = bind;
+	av[n++] = "--";
+	av[n++] = hx_bin("hog");
+	av[n++] = mode;
+	if (arg)
+		av[n++] = arg;
+	av[n] = NULL;
+	hx_run(&out, av);
+	return out;
+}
+
+static long
+hog_count(const char *out, const char *mode)
+{
+	long n = -1;
+	const char *p = strstr(out, mode);
+
+	cr_assert(p && sscanf(p + strlen(mode), " %ld", &n) == 1, "no report from hog %s: %s", mode,
+	    out);
+	cr_assert(strstr(p, "stopped: ceiling") == NULL,
+	    "hog %s was not stopped by any limit: %s", mode, out);
+	return n;
+}
+
+static void
+hogs(const char *profile, bool no_seccomp, const char *ipc)
+{
+	char *out;
+	long n;
+
+	out = hog(profile, no_seccomp, "fork", NULL, ipc);
+	n = hog_count(out, "fork");
+	cr_assert_leq(n, LIM_RL_NPROC, "%s: %s", profile, out);
+	free(out);
+	out = hog(profile, no_seccomp, "mem", NULL, ipc);
+	n = hog_count(out, "mem");
+	cr_assert_leq(n, (long)(LIM_RL_AS >> 20), "%s: %s", profile, out);
+	free(out);
+	out = hog(profile, no_seccomp, "fds", NULL, ipc);
+	n = hog_count(out, "fds");
+	cr_assert_leq(n, LIM_RL_NOFILE, "%s: %s", profile, out);
+	free(out);
+	out = hog(profile, no_seccomp, "disk", "/tmp", ipc);
+	n = hog_count(out, "disk");
+	cr_assert_leq(n, (long)(LIM_JAIL_TMP_SIZE >> 20), "%s: %s", profile, out);
+	free(out);
+}
+
+/* The directory the worker's socket is in: corrald binds <runtime_dir>/w/NAME read-write on
+ * /ipc (prepare_dir in supervisor/worker.c chowns it to the tenant). */
+static void
+hog_dir(char *ipc, size_t len)
+{
+	const char *av[] = { "/bin/chown", NULL, ipc, NULL };
+	char uid[16], *out = NULL;
+
+	hx_config(&h, "tenants: {}\n");
+	snprintf(ipc, len, "%s/ipc", h.dir);
+	mkdir(ipc, 0700);
+	snprintf(uid, sizeof(uid), "%d", UID_BASE + 50);
+	av[1] = uid;
+	cr_assert_eq(hx_run(&out, av), 0, "%s", out);
+	free(out);
+}
+
+/* Workers that fork-bomb, balloon memory, fill their disk or open fds without end are stopped
+ * by the confinement corrald gives them (corral-jail's rlimits, its /tmp, the profile), with
+ * and without the seccomp filter. corrald has no op that makes a worker misbehave, so the
+ * misbehaving program runs under corral-jail directly, with the same options. */
+Test(faults, hogs_stopped_by_limits, .timeout = 120)
+{
+	char ipc[512];
+
+	hog_dir(ipc, sizeof(ipc));
+	hogs("http", false, ipc);
+	hogs("agent", false, ipc);
+	hogs("http", true, ipc);
+}
+
+/* ...and the host directory a worker can write, its socket directory, is bounded too: writing
+ * file after file there must not fill the host's runtime_dir file system. */
+Test(faults, socket_dir_cannot_fill_host_disk, .timeout = 60)
+{
+	char ipc[512], *out;
+	long n;
+
+	hog_dir(ipc, sizeof(ipc));
+	out = hog("http", false, "disk", "/ipc", ipc);
+	n = hog_count(out, "disk");
+	cr_assert_leq(n, (long)(LIM_RL_FSIZE >> 20), "%s", out);
+	free(out);
+}
+
+/* A /proc or /sys file (their size is 0 to stat: read to the end). */
+static char *
+read_all(const char *path)
+{
+	size_t len = 0, cap = 8192;
+	char *buf = calloc(1, cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t k;
+
+	if (fd < 0)
+		return buf;
+	while ((k = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)k;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* A cgroup controller file of pid's cgroup ("" when none): cgroup v2 (0::PATH) or the v1
+ * hierarchy of the controller (N:CONTROLLER:PATH). */
+static char *
+cgroup_value(pid_t pid, const char *controller, const char *v1file, const char *v2file)
+{
+	char path[700], *cg, *line, *save = NULL, *out = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	cg = read_all(path);
+	for (line = strtok_r(cg, "\n", &save); line && !out; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (c2 == NULL)
+			continue;
+		*c2 = '\0';
+		if (strcmp(c1 + 1, "") == 0 && strncmp(line, "0:", 2) == 0)
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/%s", c2 + 1, v2file);
+		else if (strcmp(c1 + 1, controller) == 0)
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s/%s", controller, c2 + 1,
+			    v1file);
+		else
+			continue;
+		if (access(path, R_OK) == 0)
+			out = read_all(path);
+	}
+	free(cg);
+	return out ? out : strdup("");
+}
+
+static bool
+limit_is(const char *limits, pid_t pid, const char *rlimit_line, const char *controller,
+    const char *v1file, const char *v2file, const char *val)
+{
+	char *v;
+	bool ok;
+
+	if (strstr(limits, rlimit_line) != NULL)
+		return true;
+	if (controller == NULL)
+		return false;
+	v = cgroup_value(pid, controller, v1file, v2file);
+	ok = strncmp(v, val, strlen(val)) == 0;
+	free(v);
+	return ok;
+}
+
+/* The tenant's limits (corral.yaml tenants.NAME.limits) are what its workers run under, as
+ * rlimits or in the worker's cgroup. */
+Test(faults, tenant_limits_applied, .timeout = 60)
+{
+	char body[512], path[64], *lim;
+	json_t *st;
+	pid_t pid;
+
+	snprintf(body, sizeof(body), "tenants:\n  a:\n    uid: %d\n    families: [echo]\n"
+	    "    limits: { memory: 1G, pids: 48, nofile: 128, fsize: 8M }\n", UID_BASE + 60);
+	hx_config(&h, body);
+	hx_start(&h, 1);
+	st = hx_status(&h);
+	pid = (pid_t)json_integer_value(json_object_get(hx_worker(st, "echo@a"), "pid"));
+	json_decref(st);
+	cr_assert_gt(pid, 0);
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	lim = read_all(path);
+	cr_assert(limit_is(lim, pid, "Max open files            128", NULL, NULL, NULL, NULL),
+	    "nofile not applied:\n%s", lim);
+	cr_assert(limit_is(lim, pid, "Max processes             48", "pids", "pids.max",
+	    "pids.max", "48"), "pids not applied:\n%s", lim);
+	cr_assert(limit_is(lim, pid, "Max file size             8388608", NULL, NULL, NULL, NULL),
+	    "fsize not applied:\n%s", lim);
+	cr_assert(limit_is(lim, pid, "Max address space         1073741824", "memory",
+	    "memory.limit_in_bytes", "memory.max", "1073741824"), "memory not applied:\n%s",
+	    lim);
+	free(lim);
+	cr_assert_eq(hx_stop(&h), 0);
+}
