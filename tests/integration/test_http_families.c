@@ -254,12 +254,12 @@ static const struct mode modes[] = {
 	{ "503", ST(503, ",\"retry_after\":120"), "ERR_HTTP", 503, "HTTP 503", 1, 1, 0, true },
 	{ "503-retryable", ST(503, ",\"retry_after\":120"), "ERR_HTTP", 503, "\"retryable\":true",
 	  1, 1, 0, false },
-	{ "hang", "{\"clear\":true,\"modes\":[{\"mode\":\"hang\",\"seconds\":3,\"count\":-1}]}",
-	  "ERR_TIMEOUT", 0, NULL, 1, 1, 700, false },
+	{ "hang", "{\"clear\":true,\"modes\":[{\"mode\":\"hang\",\"seconds\":4,\"count\":-1}]}",
+	  "ERR_TIMEOUT", 0, NULL, 1, 1, 1900, false },
 	{ "slow-ok", "{\"clear\":true,\"modes\":[{\"mode\":\"slow\",\"chunk\":4096,"
 	  "\"delay_ms\":10,\"count\":-1}]}", "", 0, NULL, 1, 1, 0, false },
 	{ "slow-timeout", "{\"clear\":true,\"modes\":[{\"mode\":\"slow\",\"chunk\":4,"
-	  "\"delay_ms\":100,\"count\":-1}]}", "ERR_TIMEOUT", 0, NULL, 1, 1, 700, false },
+	  "\"delay_ms\":100,\"count\":-1}]}", "ERR_TIMEOUT", 0, NULL, 1, 1, 1900, false },
 	{ "oversize", "{\"clear\":true,\"modes\":[{\"mode\":\"oversize\",\"size\":10485760,"
 	  "\"count\":-1}]}", "ERR_TOOBIG", 0, NULL, 1, 1, 0, false },
 	{ "oversize-nolength", "{\"clear\":true,\"modes\":[{\"mode\":\"oversize\",\"size\":"
@@ -343,15 +343,24 @@ run_mode(const struct op_case *c, const struct mode *m)
 static void
 failure_matrix(int fam)
 {
-	hf_open(&X, UID_BASE + 10u * (unsigned)(fam + 1), 1u << fam, "800ms", NULL, 0);
+	/* endpoint timeout 2 s: the hang and slow-timeout modes run into it */
+	hf_open(&X, UID_BASE + 10u * (unsigned)(fam + 1), 1u << fam, "2s", NULL, 0);
 	for (size_t k = 0; k < sizeof(fail_ops) / sizeof(fail_ops[0]); k++) {
 		const struct op_case *c = &fail_ops[k];
 
 		if (c->fam != fam)
 			continue;
-		for (size_t i = 0; i < NMODES; i++)
+		for (size_t i = 0; i < NMODES; i++) {
+#ifdef CORRAL_SANITIZED
+			/* The client grows the body buffer chunk by chunk; under ASan every realloc
+			 * copies, and reading the 8 MiB up to the cap takes longer than any sane
+			 * endpoint timeout. The oversize modes run in the plain build. */
+			if (strncmp(modes[i].name, "oversize", 8) == 0)
+				continue;
+#endif
 			if (strcmp(c->auth, "w") != 0 || modes[i].writes_too)
 				run_mode(c, &modes[i]);
+		}
 	}
 }
 
