@@ -66,6 +66,29 @@ famb_log_since(struct famb *t, size_t from)
 	return out;
 }
 
+json_t *
+famb_entry(struct famb *t, size_t from, size_t i)
+{
+	json_t *log = famb_log_since(t, from), *e = json_incref(json_array_get(log, i));
+
+	json_decref(log);
+	cr_assert_not_null(e, "no request %zu", i);
+	return e;
+}
+
+const char *
+famb_field(json_t *e, const char *k)
+{
+	return json_string_value(json_object_get(e, k));
+}
+
+const char *
+famb_query(json_t *e, const char *k)
+{
+	return json_string_value(json_array_get(json_object_get(json_object_get(e, "query"), k),
+	    0));
+}
+
 static void
 assert_no_violations(json_t *entries, const char *what)
 {
@@ -86,18 +109,28 @@ call(struct famb *t, const char *op, const char *args, json_t **result, struct t
 	return harness_call(&t->h, t->env.fam, op, args, result, err, verr, verrlen);
 }
 
+/* call(), then no request it made may violate the contract. */
+static int
+call_clean(struct famb *t, const char *op, const char *args, json_t **result,
+    struct tool_err *err, char *verr, size_t verrlen)
+{
+	size_t n0 = fake_count(&t->fake);
+	int r = call(t, op, args, result, err, verr, verrlen);
+	json_t *log = famb_log_since(t, n0);
+
+	assert_no_violations(log, op);
+	json_decref(log);
+	return r;
+}
+
 json_t *
 famb_ok(struct famb *t, const char *op, const char *args)
 {
-	size_t n0 = fake_count(&t->fake);
 	struct tool_err err;
-	json_t *res, *log;
+	json_t *res;
 	char verr[256];
-	int r = call(t, op, args, &res, &err, verr, sizeof(verr));
+	int r = call_clean(t, op, args, &res, &err, verr, sizeof(verr));
 
-	log = famb_log_since(t, n0);
-	assert_no_violations(log, op);
-	json_decref(log);
 	cr_assert_eq(r, 0, "%s %s: rc %d (%s) schema: %s; error: %s", op, args, r, err_name(r), verr,
 	    err.text);
 	cr_assert_not_null(res, "%s: no result", op);
@@ -108,15 +141,11 @@ const char *
 famb_fail(struct famb *t, const char *op, const char *args, int code, int status)
 {
 	static char text[sizeof(((struct tool_err *)0)->text)];
-	size_t n0 = fake_count(&t->fake);
 	struct tool_err err;
-	json_t *res, *log;
+	json_t *res;
 	char verr[256];
-	int r = call(t, op, args, &res, &err, verr, sizeof(verr));
+	int r = call_clean(t, op, args, &res, &err, verr, sizeof(verr));
 
-	log = famb_log_since(t, n0);
-	assert_no_violations(log, op);
-	json_decref(log);
 	cr_assert_eq(r, code, "%s %s: rc %d (%s), expected %s; schema: %s; error: %s", op, args, r,
 	    err_name(r), err_name(code), verr, err.text);
 	cr_assert_null(res, "%s: a failed call returned a result", op);
@@ -130,6 +159,55 @@ famb_fail(struct famb *t, const char *op, const char *args, int code, int status
 		    err.http_status, status);
 	snprintf(text, sizeof(text), "%s", err.text);
 	return text;
+}
+
+/* ---------------------------------------------------------------- schema tables */
+
+static bool
+listed(const char *const *names, const char *name)
+{
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+void
+famb_schema_ops(const struct tool_family *fam, const char *name, const char *const *names,
+    const char *const *writes)
+{
+	const struct tool_family *f = tool_family_find(name);
+	char e[256];
+	size_t n = 0;
+
+	cr_assert_eq(f, fam, "%s: not registered", name);
+	cr_assert_eq(tool_schema_init(e, sizeof(e)), 0, "%s", e);
+	for (const struct tool_op *op = f->ops; op->name; op++, n++) {
+		bool w = listed(writes, op->name);
+
+		cr_assert_not_null(names[n], "%s: more ops than expected", op->name);
+		cr_assert_str_eq(op->name, names[n]);
+		cr_assert_eq((op->flags & TOOL_F_MUTATING) != 0, w, "%s", op->name);
+		cr_assert_eq((op->flags & TOOL_F_DRY_RUN) != 0, w, "%s", op->name);
+		cr_assert_eq((op->flags & TOOL_F_IDEMPOTENT) != 0, !w, "%s", op->name);
+	}
+	cr_assert_null(names[n], "%s: op %s is missing", name, names[n]);
+}
+
+void
+famb_schema_refuses(const struct tool_family *fam, const struct famb_bad *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_loads(cases[i].args, 0, NULL);
+		char e[256];
+
+		cr_assert_not_null(a, "%s", cases[i].args);
+		cr_assert_eq(tool_args_validate(tool_op_find(fam, cases[i].op), a, e, sizeof(e)),
+		    ERR_SCHEMA, "%s %s accepted", cases[i].op, cases[i].args);
+		cr_assert(strncmp(e, cases[i].param, strlen(cases[i].param)) == 0, "%s: '%s'",
+		    cases[i].args, e);
+		json_decref(a);
+	}
 }
 
 /* ---------------------------------------------------------------- the matrix */

@@ -72,6 +72,49 @@ void famb_matrix(struct famb *t, const struct famb_op *ops, size_t n, enum famb_
 
 /* The log entries since `from` (new reference). */
 json_t *famb_log_since(struct famb *t, size_t from);
+/* Entry i of the requests since `from` (new reference); asserts it exists. */
+json_t *famb_entry(struct famb *t, size_t from, size_t i);
+/* The string field k of a log entry, and the first value of its query parameter k (or NULL). */
+const char *famb_field(json_t *e, const char *k);
+const char *famb_query(json_t *e, const char *k);
+
+/* ---- schema tables ---- */
+
+/* The family is registered under `name`, its patterns compile, its ops are names[] in that
+ * order (NULL-terminated), and the ops in writes[] (NULL-terminated) are mutating and honour
+ * dry runs while the others are idempotent. */
+void famb_schema_ops(const struct tool_family *fam, const char *name, const char *const *names,
+    const char *const *writes);
+/* Each args is refused by tool_args_validate with ERR_SCHEMA and a message naming param. */
+struct famb_bad {
+	const char *op, *args, *param;
+};
+void famb_schema_refuses(const struct tool_family *fam, const struct famb_bad *cases, size_t n);
+
+/* One Criterion test per failure mode: suite::matrix_<mode>, every op of ops[n] in that mode.
+ * Expands to Test() definitions: use it at file scope after the TestSuite. */
+#define FAMB_MATRIX_TESTS(suite, t, ops, n) \
+	FAMB_MATRIX_(suite, t, ops, n, ok, FAMB_OK) \
+	FAMB_MATRIX_(suite, t, ops, n, 401, FAMB_S401) \
+	FAMB_MATRIX_(suite, t, ops, n, 403, FAMB_S403) \
+	FAMB_MATRIX_(suite, t, ops, n, 404, FAMB_S404) \
+	FAMB_MATRIX_(suite, t, ops, n, 409, FAMB_S409) \
+	FAMB_MATRIX_(suite, t, ops, n, 415, FAMB_S415) \
+	FAMB_MATRIX_(suite, t, ops, n, 422, FAMB_S422) \
+	FAMB_MATRIX_(suite, t, ops, n, 500, FAMB_S500) \
+	FAMB_MATRIX_(suite, t, ops, n, 429, FAMB_S429) \
+	FAMB_MATRIX_(suite, t, ops, n, 503, FAMB_S503) \
+	FAMB_MATRIX_(suite, t, ops, n, 503_once, FAMB_S503_ONCE) \
+	FAMB_MATRIX_(suite, t, ops, n, timeout, FAMB_TIMEOUT) \
+	FAMB_MATRIX_(suite, t, ops, n, slow_ok, FAMB_SLOW_OK) \
+	FAMB_MATRIX_(suite, t, ops, n, slow_timeout, FAMB_SLOW_TIMEOUT) \
+	FAMB_MATRIX_(suite, t, ops, n, malformed, FAMB_MALFORMED) \
+	FAMB_MATRIX_(suite, t, ops, n, oversize, FAMB_OVERSIZE) \
+	FAMB_MATRIX_(suite, t, ops, n, echo, FAMB_ECHO) \
+	FAMB_MATRIX_(suite, t, ops, n, echo_err, FAMB_ECHO_ERR) \
+	FAMB_MATRIX_(suite, t, ops, n, dry_run, FAMB_DRY_RUN)
+#define FAMB_MATRIX_(suite, t, ops, n, name, mode) \
+	Test(suite, matrix_##name) { famb_matrix(&(t), ops, n, mode); }
 
 /* Path-parameter injection: op with args, argument `param` replaced by each hostile value.
  * How the value must reach the raw path: */

@@ -330,6 +330,18 @@ harness_call(struct harness *h, const struct tool_family *fam, const char *op,
 	return r;
 }
 
+int
+harness_call_msg(struct harness *h, const struct tool_family *fam, const char *op,
+    const char *args_json, json_t **result, struct tool_err *err)
+{
+	char verr[256];
+	int r = harness_call(h, fam, op, args_json, result, err, verr, sizeof(verr));
+
+	if (r == ERR_SCHEMA && verr[0])
+		snprintf(err->text, sizeof(err->text), "%s", verr);
+	return r;
+}
+
 bool
 harness_leaks(const json_t *v, const struct tool_err *err, const char *s)
 {

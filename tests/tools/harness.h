@@ -69,6 +69,9 @@ json_t *harness_ctx(struct harness *h);
  * then run the op's hook. result (new ref or NULL) and err are outputs. */
 int harness_call(struct harness *h, const struct tool_family *fam, const char *op,
     const char *args_json, json_t **result, struct tool_err *err, char *verr, size_t verrlen);
+/* harness_call with the schema's refusal in err->text (for tests that only look at err). */
+int harness_call_msg(struct harness *h, const struct tool_family *fam, const char *op,
+    const char *args_json, json_t **result, struct tool_err *err);
 /* The same without validation: args are used as given (a json_t, borrowed). For tests that prove
  * the request builders hold even when the schema would let something through. */
 int harness_call_unchecked(struct harness *h, const struct tool_family *fam, const char *op,

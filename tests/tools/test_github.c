@@ -81,37 +81,21 @@ Test(github_schema, ops_params_and_flags)
 	    "create_release", "compare_commits", NULL };
 	static const char *const writes[] = { "cancel_workflow_run", "rerun_workflow",
 	    "rerun_failed_jobs", "trigger_workflow", "create_release", NULL };
-	const struct tool_family *f = tool_family_find("github_actions");
-	char e[256];
-	size_t n = 0;
+	const struct tool_family *f = &tool_fam_github_actions;
 
-	cr_assert_eq(f, &tool_fam_github_actions, "not registered");
-	cr_assert_eq(tool_schema_init(e, sizeof(e)), 0, "%s", e);
-	for (const struct tool_op *op = f->ops; op->name; op++, n++) {
-		bool w = false;
-
-		cr_assert_str_eq(op->name, names[n]);
-		for (size_t i = 0; writes[i]; i++)
-			w |= strcmp(writes[i], op->name) == 0;
-		cr_assert_eq((op->flags & TOOL_F_MUTATING) != 0, w, "%s", op->name);
-		cr_assert_eq((op->flags & TOOL_F_DRY_RUN) != 0, w, "%s", op->name);
-		cr_assert_eq((op->flags & TOOL_F_IDEMPOTENT) != 0, !w, "%s", op->name);
+	famb_schema_ops(f, "github_actions", names, writes);
+	for (const struct tool_op *op = f->ops; op->name; op++) {
 		cr_assert(tool_param_find(op, "owner")->required && tool_param_find(op, "repo")->required);
 		cr_assert_null(tool_param_find(op, "token"), "%s: credentials are not params", op->name);
 		cr_assert_not_null(op->run);
 	}
-	cr_assert_eq(n, 14);
 	cr_assert(tool_param_find(tool_op_find(f, "rerun_failed_jobs"), "run_id")->required);
 	cr_assert(tool_param_find(tool_op_find(f, "trigger_workflow"), "ref")->required);
 }
 
-struct bad_args {
-	const char *op, *args, *param;
-};
-
 Test(github_schema, bad_arguments_are_refused)
 {
-	static const struct bad_args cases[] = {
+	static const struct famb_bad cases[] = {
 		{ "list_workflow_runs", "{" A ",\"per_page\":101}", "per_page" },
 		{ "list_workflow_runs", "{" A ",\"status\":\"broken\"}", "status" },
 		{ "list_workflow_runs", "{" A ",\"workflow_id\":\"../x.yml\"}", "workflow_id" },
@@ -131,17 +115,7 @@ Test(github_schema, bad_arguments_are_refused)
 	};
 	const struct tool_family *f = &tool_fam_github_actions;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		json_t *a = json_loads(cases[i].args, 0, NULL);
-		char e[256];
-
-		cr_assert_not_null(a, "%s", cases[i].args);
-		cr_assert_eq(tool_args_validate(tool_op_find(f, cases[i].op), a, e, sizeof(e)),
-		    ERR_SCHEMA, "%s %s accepted", cases[i].op, cases[i].args);
-		cr_assert(strncmp(e, cases[i].param, strlen(cases[i].param)) == 0, "%s: '%s'",
-		    cases[i].args, e);
-		json_decref(a);
-	}
+	famb_schema_refuses(f, cases, sizeof(cases) / sizeof(cases[0]));
 	{	/* 26 inputs: over GitHub's 25 */
 		json_t *a = json_pack("{s:s, s:s, s:s, s:s, s:o}", "owner", "o", "repo", "r",
 		    "workflow_id", "d.yml", "ref", "main", "inputs", json_object());
@@ -161,44 +135,9 @@ Test(github_schema, bad_arguments_are_refused)
 
 TestSuite(github, .init = setup, .fini = teardown, .timeout = 60);
 
-#define MATRIX(name, mode) Test(github, matrix_##name) { famb_matrix(&T, OPS, NOPS, mode); }
-MATRIX(ok, FAMB_OK)
-MATRIX(401, FAMB_S401)
-MATRIX(403, FAMB_S403)
-MATRIX(404, FAMB_S404)
-MATRIX(409, FAMB_S409)
-MATRIX(415, FAMB_S415)
-MATRIX(422, FAMB_S422)
-MATRIX(500, FAMB_S500)
-MATRIX(429, FAMB_S429)
-MATRIX(503, FAMB_S503)
-MATRIX(503_once, FAMB_S503_ONCE)
-MATRIX(timeout, FAMB_TIMEOUT)
-MATRIX(slow_ok, FAMB_SLOW_OK)
-MATRIX(slow_timeout, FAMB_SLOW_TIMEOUT)
-MATRIX(malformed, FAMB_MALFORMED)
-MATRIX(oversize, FAMB_OVERSIZE)
-MATRIX(echo, FAMB_ECHO)
-MATRIX(echo_err, FAMB_ECHO_ERR)
-MATRIX(dry_run, FAMB_DRY_RUN)
+FAMB_MATRIX_TESTS(github, T, OPS, NOPS)
 
 /* ---------------------------------------------------------------- behaviours */
-
-static json_t *
-entry(size_t from, size_t i)
-{
-	json_t *log = famb_log_since(&T, from), *e = json_incref(json_array_get(log, i));
-
-	json_decref(log);
-	cr_assert_not_null(e, "no request %zu", i);
-	return e;
-}
-
-static const char *
-qv(json_t *e, const char *k)
-{
-	return json_string_value(json_array_get(json_object_get(json_object_get(e, "query"), k), 0));
-}
 
 Test(github, runs_are_paginated_by_link_and_shaped)
 {
@@ -211,12 +150,12 @@ Test(github, runs_are_paginated_by_link_and_shaped)
 	cr_assert_eq(json_integer_value(json_object_get(r, "total_count")), 7);
 	cr_assert_eq(fake_count(&T.fake) - n0, 3);
 	for (size_t i = 0; i < 3; i++) {
-		json_t *e = entry(n0, i);
+		json_t *e = famb_entry(&T, n0, i);
 		char want[8];
 
 		snprintf(want, sizeof(want), "%zu", i + 1);
-		cr_assert_str_eq(qv(e, "page"), want);
-		cr_assert_str_eq(qv(e, "per_page"), "2");
+		cr_assert_str_eq(famb_query(e, "page"), want);
+		cr_assert_str_eq(famb_query(e, "per_page"), "2");
 		json_decref(e);
 	}
 	cr_assert_eq(json_integer_value(json_object_get(run0, "id")), 30007);
@@ -237,14 +176,14 @@ Test(github, runs_of_one_workflow_by_file_name)
 	size_t n0 = fake_count(&T.fake);
 	json_t *r = famb_ok(&T, "list_workflow_runs", "{" A ",\"workflow_id\":\"ci.yml\","
 	    "\"status\":\"success\",\"exclude_pull_requests\":true}"), *run;
-	json_t *e = entry(n0, 0);
+	json_t *e = famb_entry(&T, n0, 0);
 	size_t i;
 
 	cr_assert_str_eq(json_string_value(json_object_get(e, "raw_path")),
 	    "/repos/octo-org/hello-world/actions/workflows/ci.yml/runs");
-	cr_assert_str_eq(qv(e, "status"), "success");
-	cr_assert_str_eq(qv(e, "exclude_pull_requests"), "true");
-	cr_assert_str_eq(qv(e, "per_page"), "30");
+	cr_assert_str_eq(famb_query(e, "status"), "success");
+	cr_assert_str_eq(famb_query(e, "exclude_pull_requests"), "true");
+	cr_assert_str_eq(famb_query(e, "per_page"), "30");
 	cr_assert(json_array_size(json_object_get(r, "workflow_runs")) > 0);
 	json_array_foreach(json_object_get(r, "workflow_runs"), i, run) {
 		cr_assert_eq(json_integer_value(json_object_get(run, "workflow_id")), 161335);
@@ -271,7 +210,7 @@ Test(github, job_logs_follow_302_without_the_credential_and_return_the_tail)
 	size_t n0 = fake_count(&T.fake);
 	json_t *r = famb_ok(&T, "get_job_logs", "{" A ",\"job_id\":40001,\"max_bytes\":4096}");
 	const char *log = json_string_value(json_object_get(r, "log"));
-	json_t *api = entry(n0, 0), *blob = entry(n0, 1);
+	json_t *api = famb_entry(&T, n0, 0), *blob = famb_entry(&T, n0, 1);
 	char *dump;
 
 	cr_assert_not_null(log);
@@ -314,7 +253,7 @@ Test(github, artifacts_come_back_as_base64_with_their_file_list)
 	json_t *files = json_object_get(json_object_get(r, "files"), "files");
 	json_int_t bytes = json_integer_value(json_object_get(r, "bytes"));
 	const char *b64 = json_string_value(json_object_get(r, "content_base64"));
-	json_t *zipreq = entry(n0, 1), *blob = entry(n0, 2);
+	json_t *zipreq = famb_entry(&T, n0, 1), *blob = famb_entry(&T, n0, 2);
 
 	cr_assert_eq(bytes, json_integer_value(json_object_get(json_object_get(r, "artifact"),
 	    "size_in_bytes")));
@@ -358,8 +297,9 @@ Test(github, dispatch_with_and_without_run_details)
 	size_t n0 = fake_count(&T.fake);
 	json_t *r = famb_ok(&T, "trigger_workflow", "{" A ",\"workflow_id\":\"deploy.yml\","
 	    "\"ref\":\"main\",\"inputs\":{\"environment\":\"prod\",\"version\":\"1.2.3\"}}");
-	json_t *e = entry(n0, 0), *body = json_loads(json_string_value(json_object_get(e, "body")),
-	    0, NULL), *want = json_pack("{s:s, s:{s:s, s:s}, s:b}", "ref", "main", "inputs",
+	json_t *e = famb_entry(&T, n0, 0);
+	json_t *body = json_loads(famb_field(e, "body"), 0, NULL);
+	json_t *want = json_pack("{s:s, s:{s:s, s:s}, s:b}", "ref", "main", "inputs",
 	    "environment", "prod", "version", "1.2.3", "return_run_details", 1);
 
 	cr_assert(json_equal(body, want), "body %s", json_string_value(json_object_get(e, "body")));
@@ -372,7 +312,7 @@ Test(github, dispatch_with_and_without_run_details)
 	n0 = fake_count(&T.fake);
 	r = famb_ok(&T, "trigger_workflow", "{" A ",\"workflow_id\":\"161335\",\"ref\":\"v1.0.0\","
 	    "\"return_run_details\":false}");
-	e = entry(n0, 0);
+	e = famb_entry(&T, n0, 0);
 	cr_assert_eq(json_integer_value(json_object_get(e, "status")), 204);
 	cr_assert_str_eq(json_string_value(json_object_get(e, "body")), "{\"ref\":\"v1.0.0\"}");
 	cr_assert(json_is_null(json_object_get(r, "workflow_run_id")));
@@ -401,21 +341,21 @@ Test(github, cancel_and_rerun_success_codes_and_conflicts)
 	cr_assert(strstr(txt, "HTTP 409") == txt, "%s", txt);
 	n0 = fake_count(&T.fake);
 	famb_fail(&T, "cancel_workflow_run", "{" A ",\"run_id\":30001,\"force\":true}", ERR_HTTP, 409);
-	e = entry(n0, 0);
+	e = famb_entry(&T, n0, 0);
 	cr_assert_str_eq(json_string_value(json_object_get(e, "raw_path")),
 	    "/repos/octo-org/hello-world/actions/runs/30001/force-cancel");
 	json_decref(e);
 	n0 = fake_count(&T.fake);
 	json_decref(famb_ok(&T, "rerun_failed_jobs", "{" A ",\"run_id\":30001,"
 	    "\"enable_debug_logging\":true}"));
-	e = entry(n0, 0);
+	e = famb_entry(&T, n0, 0);
 	cr_assert_str_eq(json_string_value(json_object_get(e, "body")),
 	    "{\"enable_debug_logging\":true}");
 	json_decref(e);
 	famb_reset(&T, NULL);
 	n0 = fake_count(&T.fake);
 	json_decref(famb_ok(&T, "rerun_workflow", "{" A ",\"run_id\":30001}"));
-	e = entry(n0, 0);
+	e = famb_entry(&T, n0, 0);
 	cr_assert_str_eq(json_string_value(json_object_get(e, "body")), "");
 	cr_assert_eq(json_integer_value(json_object_get(e, "status")), 201);
 	json_decref(e);
@@ -429,7 +369,7 @@ Test(github, releases_and_compare_for_the_release_manager)
 	    "\"target_commitish\":\"main\",\"body\":\"## Features\\n- x\"}"), *e, *body, *c;
 	const char *txt;
 
-	e = entry(n0, 0);
+	e = famb_entry(&T, n0, 0);
 	body = json_loads(json_string_value(json_object_get(e, "body")), 0, NULL);
 	cr_assert_str_eq(json_string_value(json_object_get(body, "tag_name")), "v2.0.0");
 	cr_assert(json_is_false(json_object_get(body, "draft")));
@@ -448,7 +388,7 @@ Test(github, releases_and_compare_for_the_release_manager)
 	json_decref(r);
 	n0 = fake_count(&T.fake);
 	r = famb_ok(&T, "compare_commits", "{" A ",\"base\":\"release/1.x\",\"head\":\"main\"}");
-	e = entry(n0, 0);
+	e = famb_entry(&T, n0, 0);
 	cr_assert_str_eq(json_string_value(json_object_get(e, "raw_path")),
 	    "/repos/octo-org/hello-world/compare/release%2F1.x...main");
 	cr_assert_str_eq(json_string_value(json_object_get(r, "status")), "ahead");
@@ -475,7 +415,7 @@ Test(github, enterprise_server_base_path)
 	json_object_set_new(T.h.endpoint_extra, "url", json_string(url));
 	n0 = fake_count(&T.fake);
 	r = famb_ok(&T, "get_workflow_run", "{" A ",\"run_id\":30001}");
-	e = entry(n0, 0);
+	e = famb_entry(&T, n0, 0);
 	cr_assert_str_eq(json_string_value(json_object_get(e, "raw_path")),
 	    "/api/v3/repos/octo-org/hello-world/actions/runs/30001");
 	json_decref(e);

@@ -70,23 +70,14 @@ Test(gitlab_schema, ops_params_and_flags)
 	static const char *const names[] = { "list_pipelines", "get_pipeline", "get_pipeline_jobs",
 	    "get_job", "get_job_logs", "retry_pipeline", "cancel_pipeline", "trigger_pipeline",
 	    "download_artifact", NULL };
-	const struct tool_family *f = tool_family_find("gitlab_ci");
+	static const char *const writes[] = { "retry_pipeline", "cancel_pipeline",
+	    "trigger_pipeline", NULL };
+	const struct tool_family *f = &tool_fam_gitlab_ci;
 	const struct tool_param *tok;
-	char e[256];
-	size_t n = 0;
 
-	cr_assert_eq(f, &tool_fam_gitlab_ci, "not registered");
-	cr_assert_eq(tool_schema_init(e, sizeof(e)), 0, "%s", e);
-	for (const struct tool_op *op = f->ops; op->name; op++, n++) {
-		bool w = strstr("retry_pipeline cancel_pipeline trigger_pipeline", op->name) != NULL;
-
-		cr_assert_str_eq(op->name, names[n]);
-		cr_assert_eq((op->flags & TOOL_F_MUTATING) != 0, w, "%s", op->name);
-		cr_assert_eq((op->flags & TOOL_F_DRY_RUN) != 0, w, "%s", op->name);
-		cr_assert_eq((op->flags & TOOL_F_IDEMPOTENT) != 0, !w, "%s", op->name);
+	famb_schema_ops(f, "gitlab_ci", names, writes);
+	for (const struct tool_op *op = f->ops; op->name; op++)
 		cr_assert(tool_param_find(op, "project_id")->required, "%s", op->name);
-	}
-	cr_assert_eq(n, 9);
 	tok = tool_param_find(tool_op_find(f, "trigger_pipeline"), "token");
 	cr_assert(tok != NULL && (tok->flags & TP_F_SECRETISH) && !tok->required);
 	cr_assert(tool_param_find(tool_op_find(f, "trigger_pipeline"), "ref")->required);
@@ -94,7 +85,7 @@ Test(gitlab_schema, ops_params_and_flags)
 
 Test(gitlab_schema, bad_arguments_are_refused)
 {
-	static const char *const cases[][3] = {
+	static const struct famb_bad cases[] = {
 		{ "get_pipeline", "{\"project_id\":\"../x\",\"pipeline_id\":1}", "project_id" },
 		{ "get_pipeline", "{\"project_id\":\"a//b\",\"pipeline_id\":1}", "project_id" },
 		{ "get_pipeline", "{\"project_id\":42,\"pipeline_id\":1}", "project_id" },
@@ -108,67 +99,27 @@ Test(gitlab_schema, bad_arguments_are_refused)
 		{ "get_job_logs", "{" A ",\"job_id\":1,\"max_bytes\":10}", "max_bytes" },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		json_t *a = json_loads(cases[i][1], 0, NULL);
-		char e[256];
-
-		cr_assert_eq(tool_args_validate(tool_op_find(&tool_fam_gitlab_ci, cases[i][0]), a, e,
-		    sizeof(e)), ERR_SCHEMA, "%s accepted", cases[i][1]);
-		cr_assert(strncmp(e, cases[i][2], strlen(cases[i][2])) == 0, "%s: %s", cases[i][1], e);
-		json_decref(a);
-	}
+	famb_schema_refuses(&tool_fam_gitlab_ci, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 TestSuite(gitlab, .init = setup, .fini = teardown, .timeout = 60);
 
-#define MATRIX(name, mode) Test(gitlab, matrix_##name) { famb_matrix(&T, OPS, NOPS, mode); }
-MATRIX(ok, FAMB_OK)
-MATRIX(401, FAMB_S401)
-MATRIX(403, FAMB_S403)
-MATRIX(404, FAMB_S404)
-MATRIX(409, FAMB_S409)
-MATRIX(415, FAMB_S415)
-MATRIX(422, FAMB_S422)
-MATRIX(500, FAMB_S500)
-MATRIX(429, FAMB_S429)
-MATRIX(503, FAMB_S503)
-MATRIX(503_once, FAMB_S503_ONCE)
-MATRIX(timeout, FAMB_TIMEOUT)
-MATRIX(slow_ok, FAMB_SLOW_OK)
-MATRIX(slow_timeout, FAMB_SLOW_TIMEOUT)
-MATRIX(malformed, FAMB_MALFORMED)
-MATRIX(oversize, FAMB_OVERSIZE)
-MATRIX(echo, FAMB_ECHO)
-MATRIX(echo_err, FAMB_ECHO_ERR)
-MATRIX(dry_run, FAMB_DRY_RUN)
-
-static json_t *
-entry(size_t from, size_t i)
-{
-	json_t *log = famb_log_since(&T, from), *e = json_incref(json_array_get(log, i));
-
-	json_decref(log);
-	cr_assert_not_null(e, "no request %zu", i);
-	return e;
-}
-
-static const char *
-field(json_t *e, const char *k)
-{
-	return json_string_value(json_object_get(e, k));
-}
+FAMB_MATRIX_TESTS(gitlab, T, OPS, NOPS)
 
 Test(gitlab, project_path_is_one_encoded_segment_and_api_v4_is_added_once)
 {
 	char url[128];
 	size_t n0 = fake_count(&T.fake);
-	json_t *r = famb_ok(&T, "get_pipeline", "{" A ",\"pipeline_id\":1000}"), *e = entry(n0, 0);
+	json_t *r = famb_ok(&T, "get_pipeline", "{" A ",\"pipeline_id\":1000}");
+	json_t *e = famb_entry(&T, n0, 0);
 
-	cr_assert_str_eq(field(e, "raw_path"), "/api/v4/projects/group%2Fsub%2Fproj/pipelines/1000");
-	cr_assert_str_eq(field(json_object_get(e, "headers"), "authorization"), "Bearer " SECRET);
+	cr_assert_str_eq(famb_field(e, "raw_path"),
+	    "/api/v4/projects/group%2Fsub%2Fproj/pipelines/1000");
+	cr_assert_str_eq(famb_field(json_object_get(e, "headers"), "authorization"),
+	    "Bearer " SECRET);
 	cr_assert_null(json_object_get(json_object_get(e, "headers"), "private-token"));
-	cr_assert_str_eq(field(r, "status"), "failed");
-	cr_assert_str_eq(field(json_object_get(r, "user"), "username"), "ci-bot");
+	cr_assert_str_eq(famb_field(r, "status"), "failed");
+	cr_assert_str_eq(famb_field(json_object_get(r, "user"), "username"), "ci-bot");
 	json_decref(e);
 	json_decref(r);
 	/* a self-hosted instance under a relative URL root, configured with /api/v4 already */
@@ -177,8 +128,8 @@ Test(gitlab, project_path_is_one_encoded_segment_and_api_v4_is_added_once)
 	T.h.endpoint_extra = json_pack("{s:s}", "url", url);
 	n0 = fake_count(&T.fake);
 	r = famb_ok(&T, "get_pipeline", "{\"project_id\":\"42\",\"pipeline_id\":1001}");
-	e = entry(n0, 0);
-	cr_assert_str_eq(field(e, "raw_path"), "/gitlab/api/v4/projects/42/pipelines/1001");
+	e = famb_entry(&T, n0, 0);
+	cr_assert_str_eq(famb_field(e, "raw_path"), "/gitlab/api/v4/projects/42/pipelines/1001");
 	json_decref(e);
 	json_decref(r);
 }
@@ -215,7 +166,7 @@ Test(gitlab, jobs_with_repeated_scope_and_bridges)
 	for (size_t i = 0; i < 2; i++) {
 		json_t *e = json_array_get(log, i);
 
-		if (strstr(field(e, "raw_path"), "/bridges"))
+		if (strstr(famb_field(e, "raw_path"), "/bridges"))
 			continue;
 		q = json_object_get(json_object_get(e, "query"), "scope[]");
 		cr_assert_eq(json_array_size(q), 2);
@@ -225,7 +176,7 @@ Test(gitlab, jobs_with_repeated_scope_and_bridges)
 	}
 	cr_assert_eq(k, 1);
 	cr_assert_eq(json_array_size(jobs), 3);
-	cr_assert_str_eq(field(json_array_get(jobs, 0), "failure_reason"), "script_failure");
+	cr_assert_str_eq(famb_field(json_array_get(jobs, 0), "failure_reason"), "script_failure");
 	cr_assert_eq(json_array_size(br), 1);
 	cr_assert_eq(json_integer_value(json_object_get(json_object_get(json_array_get(br, 0),
 	    "downstream_pipeline"), "id")), 1500);
@@ -242,7 +193,7 @@ Test(gitlab, jobs_with_repeated_scope_and_bridges)
 Test(gitlab, trace_tail_without_ansi)
 {
 	json_t *r = famb_ok(&T, "get_job_logs", "{" A ",\"job_id\":2001,\"max_bytes\":1024}");
-	const char *log = field(r, "log");
+	const char *log = famb_field(r, "log");
 
 	cr_assert(strlen(log) <= 1024);
 	cr_assert(strstr(log, "FAIL: test_rollback (expected 2, got 3)\nERROR: Job failed: exit code 1"));
@@ -250,7 +201,7 @@ Test(gitlab, trace_tail_without_ansi)
 	cr_assert(json_is_true(json_object_get(r, "tail_only")));
 	json_decref(r);
 	r = famb_ok(&T, "get_job_logs", "{" A ",\"job_id\":2001,\"strip_ansi\":false}");
-	cr_assert_not_null(strchr(field(r, "log"), '\x1b'));
+	cr_assert_not_null(strchr(famb_field(r, "log"), '\x1b'));
 	json_decref(r);
 }
 
@@ -259,17 +210,17 @@ Test(gitlab, success_codes_cancel_200_retry_201)
 	size_t n0 = fake_count(&T.fake);
 	json_t *r = famb_ok(&T, "cancel_pipeline", "{" A ",\"pipeline_id\":1001}"), *e;
 
-	e = entry(n0, 0);
+	e = famb_entry(&T, n0, 0);
 	cr_assert_eq(json_integer_value(json_object_get(e, "status")), 200);
-	cr_assert_str_eq(field(e, "body"), "");
-	cr_assert_str_eq(field(r, "status"), "canceled");
+	cr_assert_str_eq(famb_field(e, "body"), "");
+	cr_assert_str_eq(famb_field(r, "status"), "canceled");
 	json_decref(e);
 	json_decref(r);
 	n0 = fake_count(&T.fake);
 	r = famb_ok(&T, "retry_pipeline", "{" A ",\"pipeline_id\":1000}");
-	e = entry(n0, 0);
+	e = famb_entry(&T, n0, 0);
 	cr_assert_eq(json_integer_value(json_object_get(e, "status")), 201);
-	cr_assert_str_eq(field(r, "status"), "pending");
+	cr_assert_str_eq(famb_field(r, "status"), "pending");
 	json_decref(e);
 	json_decref(r);
 	famb_fail(&T, "retry_pipeline", "{" A ",\"pipeline_id\":99}", ERR_NOTFOUND, 404);
@@ -282,18 +233,19 @@ Test(gitlab, create_pipeline_sends_variables_as_key_value_array)
 	size_t n0 = fake_count(&T.fake);
 	json_t *r = famb_ok(&T, "trigger_pipeline", "{" A ",\"ref\":\"release/1.x\","
 	    "\"variables\":{\"DEPLOY\":\"yes\",\"REPLICAS\":3,\"DRY\":false},"
-	    "\"inputs\":{\"env\":\"prod\"}}"), *e = entry(n0, 0), *body, *want;
+	    "\"inputs\":{\"env\":\"prod\"}}"), *e = famb_entry(&T, n0, 0), *body, *want;
 	const char *txt;
 
-	cr_assert_str_eq(field(e, "raw_path"), "/api/v4/projects/group%2Fsub%2Fproj/pipeline");
-	cr_assert_str_eq(field(json_object_get(e, "headers"), "content-type"), "application/json");
-	body = json_loads(field(e, "body"), 0, NULL);
+	cr_assert_str_eq(famb_field(e, "raw_path"), "/api/v4/projects/group%2Fsub%2Fproj/pipeline");
+	cr_assert_str_eq(famb_field(json_object_get(e, "headers"), "content-type"),
+	    "application/json");
+	body = json_loads(famb_field(e, "body"), 0, NULL);
 	want = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:s}], s:{s:s}}", "ref",
 	    "release/1.x", "variables", "key", "DEPLOY", "value", "yes", "key", "REPLICAS", "value",
 	    "3", "key", "DRY", "value", "false", "inputs", "env", "prod");
-	cr_assert(json_equal(body, want), "body %s", field(e, "body"));
-	cr_assert_str_eq(field(r, "ref"), "release/1.x");
-	cr_assert_str_eq(field(r, "source"), "api");
+	cr_assert(json_equal(body, want), "body %s", famb_field(e, "body"));
+	cr_assert_str_eq(famb_field(r, "ref"), "release/1.x");
+	cr_assert_str_eq(famb_field(r, "source"), "api");
 	json_decref(body);
 	json_decref(want);
 	json_decref(e);
@@ -314,17 +266,18 @@ Test(gitlab, trigger_token_uses_the_trigger_endpoint_and_never_leaks)
 	famb_reset(&T, "{\"echo_token\":true}");
 	r = famb_ok(&T, "trigger_pipeline", "{" A ",\"ref\":\"main\",\"token\":\"" TRIG "\","
 	    "\"variables\":{\"DEPLOY\":\"yes\",\"NOTE\":\"a&b=c d\"}}");
-	e = entry(n0, 0);
-	cr_assert_str_eq(field(e, "raw_path"), "/api/v4/projects/group%2Fsub%2Fproj/trigger/pipeline");
+	e = famb_entry(&T, n0, 0);
+	cr_assert_str_eq(famb_field(e, "raw_path"),
+	    "/api/v4/projects/group%2Fsub%2Fproj/trigger/pipeline");
 	cr_assert_null(json_object_get(json_object_get(e, "headers"), "authorization"),
 	    "the user token went to the trigger endpoint");
-	cr_assert_str_eq(field(json_object_get(e, "headers"), "content-type"),
+	cr_assert_str_eq(famb_field(json_object_get(e, "headers"), "content-type"),
 	    "application/x-www-form-urlencoded");
-	cr_assert_str_eq(field(e, "body"), "token=" TRIG "&ref=main&variables%5BDEPLOY%5D=yes"
+	cr_assert_str_eq(famb_field(e, "body"), "token=" TRIG "&ref=main&variables%5BDEPLOY%5D=yes"
 	    "&variables%5BNOTE%5D=a%26b%3Dc%20d");
-	cr_assert_str_eq(field(r, "source"), "trigger");
+	cr_assert_str_eq(famb_field(r, "source"), "trigger");
 	cr_assert(!harness_leaks(r, NULL, TRIG), "the trigger token came back in the result");
-	cr_assert(strstr(field(r, "name"), "[REDACTED]") != NULL);
+	cr_assert(strstr(famb_field(r, "name"), "[REDACTED]") != NULL);
 	json_decref(e);
 	json_decref(r);
 	/* a wrong trigger token: 404, and the error text does not carry it either */
@@ -338,7 +291,7 @@ Test(gitlab, trigger_token_uses_the_trigger_endpoint_and_never_leaks)
 	T.h.dry_run = true;
 	r = famb_ok(&T, "trigger_pipeline", "{" A ",\"ref\":\"main\",\"token\":\"" TRIG "\"}");
 	form = json_object_get(json_object_get(r, "request"), "body");
-	cr_assert_str_eq(field(form, "token"), "[REDACTED]");
+	cr_assert_str_eq(famb_field(form, "token"), "[REDACTED]");
 	cr_assert(!harness_leaks(r, NULL, TRIG));
 	json_decref(r);
 }
@@ -347,17 +300,18 @@ Test(gitlab, artifacts_file_keeps_slashes_archive_lists_files)
 {
 	size_t n0 = fake_count(&T.fake);
 	json_t *r = famb_ok(&T, "download_artifact", "{" A ",\"job_id\":2003,"
-	    "\"artifact_path\":\"dist/report.json\"}"), *e = entry(n0, 0), *files;
+	    "\"artifact_path\":\"dist/report.json\"}"), *e = famb_entry(&T, n0, 0), *files;
 
-	cr_assert_str_eq(field(e, "raw_path"),
+	cr_assert_str_eq(famb_field(e, "raw_path"),
 	    "/api/v4/projects/group%2Fsub%2Fproj/jobs/2003/artifacts/dist/report.json");
-	cr_assert_str_eq(field(r, "content"), "{\"passed\": 12, \"failed\": 1}\n");
+	cr_assert_str_eq(famb_field(r, "content"), "{\"passed\": 12, \"failed\": 1}\n");
 	cr_assert_null(json_object_get(r, "content_base64"));
 	json_decref(e);
 	json_decref(r);
 	r = famb_ok(&T, "download_artifact", "{" A ",\"job_id\":2003,"
 	    "\"artifact_path\":\"dist/app.bin\"}");
-	cr_assert_str_eq(field(r, "content_base64"), "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g"
+	cr_assert_str_eq(famb_field(r, "content_base64"),
+	    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g"
 	    "ISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYG"
 	    "FiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6Ch"
 	    "oqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4e"
@@ -366,8 +320,8 @@ Test(gitlab, artifacts_file_keeps_slashes_archive_lists_files)
 	r = famb_ok(&T, "download_artifact", "{" A ",\"job_id\":2003}");
 	files = json_object_get(json_object_get(r, "files"), "files");
 	cr_assert_eq(json_array_size(files), 2);
-	cr_assert_str_eq(field(json_array_get(files, 0), "name"), "dist/report.json");
-	cr_assert_not_null(field(r, "content_base64"));
+	cr_assert_str_eq(famb_field(json_array_get(files, 0), "name"), "dist/report.json");
+	cr_assert_not_null(famb_field(r, "content_base64"));
 	json_decref(r);
 	famb_fail(&T, "download_artifact", "{" A ",\"job_id\":2001}", ERR_NOTFOUND, 404);
 }
@@ -396,9 +350,10 @@ Test(gitlab, refs_stay_query_values_and_retry_after_is_honoured)
 		n0 = fake_count(&T.fake);
 		cr_assert_eq(harness_call_unchecked(&T.h, &tool_fam_gitlab_ci, "list_pipelines", a,
 		    &r, &err), 0, "%s: %s", refs[i], err.text);
-		e = entry(n0, 0);
+		e = famb_entry(&T, n0, 0);
 		q = json_object_get(e, "query");
-		cr_assert_str_eq(field(e, "raw_path"), "/api/v4/projects/group%2Fsub%2Fproj/pipelines");
+		cr_assert_str_eq(famb_field(e, "raw_path"),
+		    "/api/v4/projects/group%2Fsub%2Fproj/pipelines");
 		cr_assert_str_eq(json_string_value(json_array_get(json_object_get(q, "ref"), 0)),
 		    refs[i]);
 		cr_assert_null(json_object_get(q, "status"), "%s smuggled a parameter", refs[i]);

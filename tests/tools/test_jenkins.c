@@ -72,23 +72,15 @@ Test(jenkins_schema, ops_params_and_flags)
 	static const char *const names[] = { "list_jobs", "get_job", "get_build", "get_build_logs",
 	    "trigger_build", "stop_build", "get_queue", "get_nodes", "disable_job", "enable_job",
 	    NULL };
-	const struct tool_family *f = tool_family_find("jenkins");
-	char e[256];
-	size_t n = 0;
+	static const char *const writes[] = { "trigger_build", "stop_build", "disable_job",
+	    "enable_job", NULL };
+	const struct tool_family *f = &tool_fam_jenkins;
 
-	cr_assert_eq(f, &tool_fam_jenkins, "not registered");
-	cr_assert_eq(tool_schema_init(e, sizeof(e)), 0, "%s", e);
-	for (const struct tool_op *op = f->ops; op->name; op++, n++) {
-		bool w = strstr("trigger_build stop_build disable_job enable_job", op->name) != NULL;
-
-		cr_assert_str_eq(op->name, names[n]);
-		cr_assert_eq((op->flags & TOOL_F_MUTATING) != 0, w, "%s", op->name);
-		cr_assert_eq((op->flags & TOOL_F_DRY_RUN) != 0, w, "%s", op->name);
-		cr_assert_eq((op->flags & TOOL_F_IDEMPOTENT) != 0, !w, "%s", op->name);
+	famb_schema_ops(f, "jenkins", names, writes);
+	for (const struct tool_op *op = f->ops; op->name; op++) {
 		cr_assert_null(tool_param_find(op, "token"));
 		cr_assert_null(tool_param_find(op, "user"));
 	}
-	cr_assert_eq(n, 10);
 	cr_assert(tool_op_find(f, "trigger_build")->flags & TOOL_F_PROGRESS);
 	cr_assert(tool_param_find(tool_op_find(f, "stop_build"), "build_number")->required);
 	cr_assert(!tool_param_find(tool_op_find(f, "get_build"), "build_number")->required);
@@ -96,7 +88,7 @@ Test(jenkins_schema, ops_params_and_flags)
 
 Test(jenkins_schema, bad_arguments_are_refused)
 {
-	static const char *const cases[][3] = {
+	static const struct famb_bad cases[] = {
 		{ "get_job", "{\"job_name\":\"/deploy\"}", "job_name" },
 		{ "get_job", "{\"job_name\":\"a//b\"}", "job_name" },
 		{ "get_job", "{\"job_name\":\"a/\"}", "job_name" },
@@ -108,61 +100,12 @@ Test(jenkins_schema, bad_arguments_are_refused)
 		{ "get_queue", "{\"x\":1}", "x" },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		json_t *a = json_loads(cases[i][1], 0, NULL);
-		char e[256];
-
-		cr_assert_eq(tool_args_validate(tool_op_find(&tool_fam_jenkins, cases[i][0]), a, e,
-		    sizeof(e)), ERR_SCHEMA, "%s accepted", cases[i][1]);
-		cr_assert(strncmp(e, cases[i][2], strlen(cases[i][2])) == 0, "%s: %s", cases[i][1], e);
-		json_decref(a);
-	}
+	famb_schema_refuses(&tool_fam_jenkins, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 TestSuite(jenkins, .init = setup, .fini = teardown, .timeout = 60);
 
-#define MATRIX(name, mode) Test(jenkins, matrix_##name) { famb_matrix(&T, OPS, NOPS, mode); }
-MATRIX(ok, FAMB_OK)
-MATRIX(401, FAMB_S401)
-MATRIX(403, FAMB_S403)
-MATRIX(404, FAMB_S404)
-MATRIX(409, FAMB_S409)
-MATRIX(415, FAMB_S415)
-MATRIX(422, FAMB_S422)
-MATRIX(500, FAMB_S500)
-MATRIX(429, FAMB_S429)
-MATRIX(503, FAMB_S503)
-MATRIX(503_once, FAMB_S503_ONCE)
-MATRIX(timeout, FAMB_TIMEOUT)
-MATRIX(slow_ok, FAMB_SLOW_OK)
-MATRIX(slow_timeout, FAMB_SLOW_TIMEOUT)
-MATRIX(malformed, FAMB_MALFORMED)
-MATRIX(oversize, FAMB_OVERSIZE)
-MATRIX(echo, FAMB_ECHO)
-MATRIX(echo_err, FAMB_ECHO_ERR)
-MATRIX(dry_run, FAMB_DRY_RUN)
-
-static json_t *
-entry(size_t from, size_t i)
-{
-	json_t *log = famb_log_since(&T, from), *e = json_incref(json_array_get(log, i));
-
-	json_decref(log);
-	cr_assert_not_null(e, "no request %zu", i);
-	return e;
-}
-
-static const char *
-field(json_t *e, const char *k)
-{
-	return json_string_value(json_object_get(e, k));
-}
-
-static const char *
-qv(json_t *e, const char *k)
-{
-	return json_string_value(json_array_get(json_object_get(json_object_get(e, "query"), k), 0));
-}
+FAMB_MATRIX_TESTS(jenkins, T, OPS, NOPS)
 
 Test(jenkins, folder_paths_tree_and_basic_auth_without_crumb)
 {
@@ -170,22 +113,23 @@ Test(jenkins, folder_paths_tree_and_basic_auth_without_crumb)
 	json_t *r = famb_ok(&T, "get_job", "{\"job_name\":\"team-a/apps/deploy\"}"), *e;
 	char auth[200];
 
-	e = entry(n0, 0);
-	cr_assert_str_eq(field(e, "raw_path"), "/job/team-a/job/apps/job/deploy/api/json");
-	cr_assert_str_eq(qv(e, "tree"), "name,fullName,url,buildable,color,inQueue,nextBuildNumber,"
+	e = famb_entry(&T, n0, 0);
+	cr_assert_str_eq(famb_field(e, "raw_path"), "/job/team-a/job/apps/job/deploy/api/json");
+	cr_assert_str_eq(famb_query(e, "tree"),
+	    "name,fullName,url,buildable,color,inQueue,nextBuildNumber,"
 	    "lastBuild[number,url],lastCompletedBuild[number,result],lastSuccessfulBuild[number],"
 	    "lastFailedBuild[number],builds[number,url]{0,20},"
 	    "property[parameterDefinitions[name,type,defaultParameterValue[value]]]");
 	snprintf(auth, sizeof(auth), "Basic %s", basic_b64);
-	cr_assert_str_eq(field(json_object_get(e, "headers"), "authorization"), auth);
+	cr_assert_str_eq(famb_field(json_object_get(e, "headers"), "authorization"), auth);
 	cr_assert_null(json_object_get(json_object_get(e, "headers"), "jenkins-crumb"));
-	cr_assert_str_eq(field(r, "fullName"), "team-a/apps/deploy");
+	cr_assert_str_eq(famb_field(r, "fullName"), "team-a/apps/deploy");
 	cr_assert_eq(json_integer_value(json_object_get(r, "nextBuildNumber")), 7);
 	json_decref(e);
 	json_decref(r);
 	r = famb_ok(&T, "list_jobs", "{\"folder\":\"team-a/apps\"}");
 	cr_assert_eq(json_array_size(json_object_get(r, "jobs")), 2);
-	cr_assert_str_eq(field(json_array_get(json_object_get(r, "jobs"), 1), "fullName"),
+	cr_assert_str_eq(famb_field(json_array_get(json_object_get(r, "jobs"), 1), "fullName"),
 	    "team-a/apps/build");
 	json_decref(r);
 }
@@ -193,11 +137,13 @@ Test(jenkins, folder_paths_tree_and_basic_auth_without_crumb)
 Test(jenkins, multibranch_branch_names_are_encoded_twice)
 {
 	size_t n0 = fake_count(&T.fake);
-	json_t *r = famb_ok(&T, "get_build", "{\"job_name\":\"repo/feature%2Fx\"}"), *e = entry(n0, 0);
+	json_t *r = famb_ok(&T, "get_build", "{\"job_name\":\"repo/feature%2Fx\"}"),
+	    *e = famb_entry(&T, n0, 0);
 
-	cr_assert_str_eq(field(e, "raw_path"), "/job/repo/job/feature%252Fx/lastBuild/api/json");
+	cr_assert_str_eq(famb_field(e, "raw_path"),
+	    "/job/repo/job/feature%252Fx/lastBuild/api/json");
 	cr_assert_eq(json_integer_value(json_object_get(r, "number")), 5);
-	cr_assert_str_eq(field(r, "result"), "SUCCESS");
+	cr_assert_str_eq(famb_field(r, "result"), "SUCCESS");
 	json_decref(e);
 	json_decref(r);
 }
@@ -209,18 +155,19 @@ Test(jenkins, trigger_follows_the_queue_item_to_the_build_number)
 	    "\"parameters\":{\"ENV\":\"prod\",\"VERSION\":\"1.2.3+b7\",\"DRY\":true}}");
 	json_t *log = famb_log_since(&T, n0), *post = json_array_get(log, 0);
 
-	cr_assert_str_eq(field(post, "raw_path"), "/job/deploy/buildWithParameters");
-	cr_assert_str_eq(field(post, "body"), "ENV=prod&VERSION=1.2.3%2Bb7&DRY=true");
-	cr_assert_str_eq(field(json_object_get(post, "headers"), "content-type"),
+	cr_assert_str_eq(famb_field(post, "raw_path"), "/job/deploy/buildWithParameters");
+	cr_assert_str_eq(famb_field(post, "body"), "ENV=prod&VERSION=1.2.3%2Bb7&DRY=true");
+	cr_assert_str_eq(famb_field(json_object_get(post, "headers"), "content-type"),
 	    "application/x-www-form-urlencoded");
 	cr_assert_eq(json_integer_value(json_object_get(post, "status")), 201);
 	cr_assert_eq(json_array_size(log), 4, "POST + 3 queue polls, got %zu",
 	    json_array_size(log));
 	for (size_t i = 1; i < 4; i++)
-		cr_assert_str_eq(field(json_array_get(log, i), "raw_path"), "/queue/item/501/api/json");
+		cr_assert_str_eq(famb_field(json_array_get(log, i), "raw_path"),
+		    "/queue/item/501/api/json");
 	cr_assert_eq(json_integer_value(json_object_get(r, "queue_id")), 501);
 	cr_assert_eq(json_integer_value(json_object_get(r, "build_number")), 6);
-	cr_assert_str_eq(field(r, "status"), "started");
+	cr_assert_str_eq(famb_field(r, "status"), "started");
 	cr_assert(T.h.nevents >= 1);
 	cr_assert_str_eq(T.h.last_event, "queued: Waiting for next available executor");
 	json_decref(log);
@@ -234,7 +181,7 @@ Test(jenkins, trigger_outcomes_cancelled_duplicate_and_still_queued)
 
 	famb_reset(&T, "{\"queue_cancel\":true}");
 	r = famb_ok(&T, "trigger_build", "{\"job_name\":\"team-a/apps/build\"}");
-	cr_assert_str_eq(field(r, "status"), "cancelled");
+	cr_assert_str_eq(famb_field(r, "status"), "cancelled");
 	cr_assert(json_is_null(json_object_get(r, "build_number")));
 	json_decref(r);
 	famb_reset(&T, "{\"dup\":true}");
@@ -252,9 +199,9 @@ Test(jenkins, trigger_outcomes_cancelled_duplicate_and_still_queued)
 	r = famb_ok(&T, "trigger_build", "{\"job_name\":\"deploy\",\"parameters\":{},"
 	    "\"wait_seconds\":1}");
 	cr_assert(harness_now_ms() - t0 < 2500, "the wait was not bounded");
-	cr_assert_str_eq(field(r, "status"), "queued");
+	cr_assert_str_eq(famb_field(r, "status"), "queued");
 	cr_assert(json_is_null(json_object_get(r, "build_number")));
-	cr_assert_str_eq(field(r, "why"), "Waiting for next available executor");
+	cr_assert_str_eq(famb_field(r, "why"), "Waiting for next available executor");
 	json_decref(r);
 }
 
@@ -283,12 +230,12 @@ Test(jenkins, state_changes_answer_302_which_is_not_followed)
 
 	for (size_t i = 0; i < 3; i++) {
 		size_t n0 = fake_count(&T.fake);
-		json_t *r = famb_ok(&T, cases[i][0], cases[i][1]), *e = entry(n0, 0);
+		json_t *r = famb_ok(&T, cases[i][0], cases[i][1]), *e = famb_entry(&T, n0, 0);
 
 		cr_assert_eq(json_integer_value(json_object_get(e, "status")), 302);
 		cr_assert_eq(fake_count(&T.fake) - n0, 1, "%s: the redirect was followed",
 		    cases[i][0]);
-		cr_assert_str_eq(field(r, "status"), cases[i][2]);
+		cr_assert_str_eq(famb_field(r, "status"), cases[i][2]);
 		json_decref(e);
 		json_decref(r);
 	}
@@ -302,7 +249,7 @@ Test(jenkins, console_tail_queue_and_nodes)
 {
 	json_t *r = famb_ok(&T, "get_build_logs", "{\"job_name\":\"team-a/apps/deploy\","
 	    "\"build_number\":\"lastFailedBuild\",\"max_bytes\":1024}"), *c;
-	const char *log = field(r, "log");
+	const char *log = famb_field(r, "log");
 
 	cr_assert(strlen(log) <= 1024);
 	cr_assert(strstr(log, "ERROR: script returned exit code 2\nFinished: FAILURE\n") != NULL);
@@ -311,7 +258,8 @@ Test(jenkins, console_tail_queue_and_nodes)
 	r = famb_ok(&T, "get_nodes", "{}");
 	c = json_object_get(r, "computer");
 	cr_assert_eq(json_array_size(c), 2);
-	cr_assert_str_eq(field(json_array_get(c, 1), "offlineCauseReason"), "Connection was broken");
+	cr_assert_str_eq(famb_field(json_array_get(c, 1), "offlineCauseReason"),
+	    "Connection was broken");
 	cr_assert_eq(json_integer_value(json_object_get(r, "totalExecutors")), 6);
 	json_decref(r);
 	json_decref(famb_ok(&T, "trigger_build", "{\"job_name\":\"deploy\",\"parameters\":{},"
@@ -333,9 +281,9 @@ Test(jenkins, context_path_in_the_base_url)
 	n0 = fake_count(&T.fake);
 	r = famb_ok(&T, "trigger_build", "{\"job_name\":\"team-a/apps/build\"}");
 	log = famb_log_since(&T, n0);
-	cr_assert_str_eq(field(json_array_get(log, 0), "raw_path"),
+	cr_assert_str_eq(famb_field(json_array_get(log, 0), "raw_path"),
 	    "/jenkins/job/team-a/job/apps/job/build/build");
-	cr_assert_str_eq(field(json_array_get(log, 1), "raw_path"),
+	cr_assert_str_eq(famb_field(json_array_get(log, 1), "raw_path"),
 	    "/jenkins/queue/item/501/api/json");
 	cr_assert_eq(json_integer_value(json_object_get(r, "build_number")), 6);
 	json_decref(log);

@@ -37,12 +37,7 @@ TestSuite(prometheus, .init = setup, .fini = teardown, .timeout = 60);
 static int
 call(const char *op, const char *args, json_t **res, struct tool_err *err)
 {
-	char verr[256];
-	int r = harness_call(&H, &tool_fam_prometheus, op, args, res, err, verr, sizeof(verr));
-
-	if (r == ERR_SCHEMA && verr[0])
-		snprintf(err->text, sizeof(err->text), "%s", verr);
-	return r;
+	return harness_call_msg(&H, &tool_fam_prometheus, op, args, res, err);
 }
 
 static const char *
