@@ -25,6 +25,7 @@
 int sup_modules_open(struct sup *s);
 void sup_modules_close(struct sup *s);
 int sup_reload(struct sup *s);
+void worker_free_all(struct sup *s);
 void sup_approvals_tick(struct sup *s);
 
 int64_t
@@ -569,6 +570,14 @@ main(int argc, char **argv)
 	ctl_close_all(&s);
 	sup_ops_stopped(&s);
 	sup_modules_close(&s);
+	worker_free_all(&s);
+	for (size_t i = 0; i < nagent_slots; i++)
+		agent_def_free(agent_slots[i].def);
+	free(agent_slots);
+	free(s.jail_path);
+	free(s.worker_path);
+	free(s.agent_path);
+	config_free(s.cfg);
 	log_kv(LOG_INFO, "corrald stopped", NULL);
 	return r < 0 ? 1 : 0;
 }

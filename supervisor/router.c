@@ -363,10 +363,12 @@ finish(struct sup *s, struct call *c, const char *outcome, int code, const char 
 			m.type = MSG_ERROR;
 			m.code = code;
 			m.text = t;
-			if (detail_json)
-				m.detail = (char *)detail_json;
+			/* The worker's detail is worker-made text too: redact it like the rest. */
+			if (detail_json && (m.detail = strdup(detail_json)) != NULL)
+				redact(m.detail, c->secret);
 			sup_audit(s, rec);
 			router_reply(s, &c->o, &m);
+			free(m.detail);
 			free(t);
 		}
 	} else {

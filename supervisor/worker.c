@@ -1274,3 +1274,26 @@ worker_on_kmsg(struct sup *s)
 		kmsg_seccomp(s, line);
 	}
 }
+
+void worker_free_all(struct sup *s);
+
+/* At exit: every worker is stopped by now; free what is left (sanitizer builds check). */
+void
+worker_free_all(struct sup *s)
+{
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+
+		worker_cleanup(s, w);
+		free(w->name);
+		free(w->tenant);
+		free(w->agent);
+		free(w->dir);
+		free(w->sock);
+		free(w->state_dir);
+		free(w);
+	}
+	free(s->workers);
+	s->workers = NULL;
+	s->nworkers = 0;
+}
