@@ -116,13 +116,15 @@ mgr_expect(int fd, pid_t pid, const char *want, char *buf, size_t size)
 	cr_assert_fail("no %s in time", want);
 }
 
-static const char *base_cfg =
-    "tenants:\n"
-    "  demo:\n"
-    "    uid: 41001\n"
-    "    families: [echo]\n"
-    "audit:\n"
-    "  fsync: batch\n";
+/* Each test has its own tenant uid: RLIMIT_NPROC counts a uid's threads host-wide, and
+ * another suite's leftover workers must not starve these. */
+#define BASE_CFG(uid) \
+    "tenants:\n" \
+    "  demo:\n" \
+    "    uid: " #uid "\n" \
+    "    families: [echo]\n" \
+    "audit:\n" \
+    "  fsync: batch\n"
 
 /* corrald started by hand: NOTIFY_SOCKET and JOURNAL_STREAM in its environment. */
 static pid_t
@@ -156,7 +158,7 @@ Test(ops, readiness_protocol)
 	char *out = NULL;
 	pid_t pid;
 
-	hx_config(&h, base_cfg);
+	hx_config(&h, BASE_CFG(41411));
 	fd = mgr_open(name, sizeof(name));
 	h.pid = pid = start_notified(name);
 
@@ -261,7 +263,7 @@ wait_ready_again(unsigned restarts)
 			return;
 		usleep(50000);
 	}
-	cr_assert_fail("echo@demo not ready again after %u restarts", restarts);
+	cr_assert_fail("echo@demo not ready again after %u restarts:\n%s", restarts, hx_read(h.log));
 }
 
 Test(ops, metrics_and_call_logs)
@@ -280,7 +282,7 @@ Test(ops, metrics_and_call_logs)
 	snprintf(path, sizeof(path), "/tmp/corral-ops-metrics-%d", (int)getpid());
 	mkdir(path, 0755);
 	snprintf(cfg, sizeof(cfg), "%smetrics: { textfile: %s/corral.prom, interval: 1s }\n",
-	    base_cfg, path);
+	    BASE_CFG(41412), path);
 	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/corral.prom");
 	hx_config(&h, cfg);
 	hx_start(&h, 1);
@@ -439,7 +441,7 @@ Test(ops, canary_never_in_logs_or_metrics)
 	snprintf(prom, sizeof(prom), "%s/corral.prom", mdir);
 	snprintf(cfg, sizeof(cfg),
 	    "tenants:\n"
-	    "  demo: { uid: 41001 }\n"
+	    "  demo: { uid: 41413 }\n"
 	    "credentials:\n"
 	    "  - { name: canary, tenant: demo, source: \"file:canary.token\" }\n"
 	    "endpoints:\n"
