@@ -144,9 +144,7 @@ class GitHubFake(Fake):
     def set_state(self, state):
         if state.get('reset'):
             self.reset()
-        if 'body_mode' in state:
-            self.body_mode = state['body_mode']
-            self.body_count = int(state.get('body_count', 1))
+        self.set_body_mode(state)
         if 'prefix' in state:
             self.prefix = state['prefix']
         if 'log_lines' in state:
@@ -501,36 +499,6 @@ class GitHubFake(Fake):
                      'merge_base_commit': self.commit_obj(max(min(b, h), 1)), 'status': st,
                      'ahead_by': max(h - b, 0), 'behind_by': max(b - h, 0),
                      'total_commits': len(commits), 'commits': commits, 'files': files}, {}
-
-
-# ---------------------------------------------------------------- success-body modes
-# State {"body_mode": "malformed"|"oversize", "body_count": N}: the next N answers with a 2xx
-# status (204 excepted) keep their status but get a truncated JSON body, or a 9 MiB one, so that
-# operations whose success is 201/202 are tested too (fakebase's modes always answer 200).
-_dispatch_plain = fakebase.Handler._dispatch
-
-
-def _dispatch_bodies(self, req, entry, mode):
-    st, out, hdrs = _dispatch_plain(self, req, entry, mode)
-    f = self.fake
-    with f.lock:
-        bm = getattr(f, 'body_mode', None)
-        if bm and 200 <= st < 300 and st != 204 and f.body_count != 0:
-            f.body_count -= 1
-            if f.body_count == 0:
-                f.body_mode = None
-        else:
-            bm = None
-    if bm == 'malformed':
-        out = b'{"id": 1, "name": "trunc'
-    elif bm == 'oversize':
-        out = b'{"pad": "' + b'x' * (9 << 20) + b'"}'
-    if bm:
-        entry['mode'] = 'body_' + bm
-    return st, out, hdrs
-
-
-fakebase.Handler._dispatch = _dispatch_bodies
 
 
 if __name__ == '__main__':

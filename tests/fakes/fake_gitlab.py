@@ -60,15 +60,9 @@ class WildRoute(Route):
         n = len(self.segs) - 1
         if len(segs) <= n:
             return None
-        out = {}
-        for t, s in zip(self.segs[:n], segs[:n]):
-            if t.startswith('{') and t.endswith('}'):
-                if s == '':
-                    return None
-                out[t[1:-1]] = s
-            elif t != s:
-                return None
-        out[self.segs[n][1:-2]] = '/'.join(segs[n:])
+        out = fakebase.match_segs(self.segs[:n], segs[:n], {})
+        if out is not None:
+            out[self.segs[n][1:-2]] = '/'.join(segs[n:])
         return out
 
 
@@ -175,9 +169,7 @@ class GitLabFake(Fake):
     def set_state(self, state):
         if state.get('reset'):
             self.reset()
-        if 'body_mode' in state:
-            self.body_mode = state['body_mode']
-            self.body_count = int(state.get('body_count', 1))
+        self.set_body_mode(state)
         if 'prefix' in state:
             self.prefix = state['prefix']
         if 'echo_token' in state:
@@ -372,36 +364,6 @@ class GitLabFake(Fake):
 
     def handle_cancel_job(self, req):
         return 201, self.job_of(req), {}
-
-
-# ---------------------------------------------------------------- success-body modes
-# State {"body_mode": "malformed"|"oversize", "body_count": N}: the next N answers with a 2xx
-# status (204 excepted) keep their status but get a truncated JSON body, or a 9 MiB one, so that
-# operations whose success is 201/202 are tested too (fakebase's modes always answer 200).
-_dispatch_plain = fakebase.Handler._dispatch
-
-
-def _dispatch_bodies(self, req, entry, mode):
-    st, out, hdrs = _dispatch_plain(self, req, entry, mode)
-    f = self.fake
-    with f.lock:
-        bm = getattr(f, 'body_mode', None)
-        if bm and 200 <= st < 300 and st != 204 and f.body_count != 0:
-            f.body_count -= 1
-            if f.body_count == 0:
-                f.body_mode = None
-        else:
-            bm = None
-    if bm == 'malformed':
-        out = b'{"id": 1, "name": "trunc'
-    elif bm == 'oversize':
-        out = b'{"pad": "' + b'x' * (9 << 20) + b'"}'
-    if bm:
-        entry['mode'] = 'body_' + bm
-    return st, out, hdrs
-
-
-fakebase.Handler._dispatch = _dispatch_bodies
 
 
 if __name__ == '__main__':

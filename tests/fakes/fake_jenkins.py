@@ -49,15 +49,7 @@ class JobRoute(Route):
         rest = segs[i:]
         if len(rest) != len(self.tail):
             return None
-        out = {'job': '/'.join(names)}
-        for t, s in zip(self.tail, rest):
-            if t.startswith('{') and t.endswith('}'):
-                if s == '':
-                    return None
-                out[t[1:-1]] = s
-            elif t != s:
-                return None
-        return out
+        return fakebase.match_segs(self.tail, rest, {'job': '/'.join(names)})
 
 
 def routes(spec):
@@ -165,9 +157,7 @@ class JenkinsFake(Fake):
     def set_state(self, state):
         if state.get('reset'):
             self.reset()
-        if 'body_mode' in state:
-            self.body_mode = state['body_mode']
-            self.body_count = int(state.get('body_count', 1))
+        self.set_body_mode(state)
         for k in ('context', 'queue_polls', 'queue_cancel', 'dup'):
             if k in state:
                 setattr(self, k, state[k])
@@ -456,35 +446,6 @@ def _dispatch_html(self, req, entry, mode):
 
 fakebase.Handler._dispatch = _dispatch_html
 
-
-# ---------------------------------------------------------------- success-body modes
-# State {"body_mode": "malformed"|"oversize", "body_count": N}: the next N answers with a 2xx
-# status (204 excepted) keep their status but get a truncated JSON body, or a 9 MiB one, so that
-# operations whose success is 201/202 are tested too (fakebase's modes always answer 200).
-_dispatch_plain = fakebase.Handler._dispatch
-
-
-def _dispatch_bodies(self, req, entry, mode):
-    st, out, hdrs = _dispatch_plain(self, req, entry, mode)
-    f = self.fake
-    with f.lock:
-        bm = getattr(f, 'body_mode', None)
-        if bm and 200 <= st < 300 and st != 204 and f.body_count != 0:
-            f.body_count -= 1
-            if f.body_count == 0:
-                f.body_mode = None
-        else:
-            bm = None
-    if bm == 'malformed':
-        out = b'{"id": 1, "name": "trunc'
-    elif bm == 'oversize':
-        out = b'{"pad": "' + b'x' * (9 << 20) + b'"}'
-    if bm:
-        entry['mode'] = 'body_' + bm
-    return st, out, hdrs
-
-
-fakebase.Handler._dispatch = _dispatch_bodies
 
 if __name__ == '__main__':
     fakebase.main(JenkinsFake)

@@ -28,6 +28,11 @@ forever). --mode JSON on the command line queues one at start. MODE "mode" is on
   echo_auth  answer normally, with the Authorization header copied into message fields
              (the fake's echo_auth()); with "status" it goes into the error message instead
 GET /__fake/log returns the log as a JSON array; control requests are not logged.
+
+Success-body modes (state, for fakes whose set_state calls set_body_mode()): {"body_mode":
+"malformed"|"oversize", "body_count": N}: the next N answers with a 2xx status (204 excepted)
+keep their status but get a truncated JSON body, or a 9 MiB one, so that operations whose
+success is 201/202 are tested too (the modes above always answer 200).
 """
 import json
 import os
@@ -63,15 +68,20 @@ class Route:
         segs = raw_path.strip('/').split('/')
         if len(segs) != len(self.segs):
             return None
-        out = {}
-        for t, s in zip(self.segs, segs):
-            if t.startswith('{') and t.endswith('}'):
-                if s == '':
-                    return None
-                out[t[1:-1]] = s
-            elif t != s:
+        return match_segs(self.segs, segs, {})
+
+
+def match_segs(template_segs, segs, out):
+    """Pairwise: a literal must be equal, a {variable} takes one non-empty raw segment (into
+    out). out, or None when a pair does not match."""
+    for t, s in zip(template_segs, segs):
+        if t.startswith('{') and t.endswith('}'):
+            if s == '':
                 return None
-        return out
+            out[t[1:-1]] = s
+        elif t != s:
+            return None
+    return out
 
 
 def _resolve(spec, schema, depth=0):
@@ -280,6 +290,32 @@ class Fake:
     def violation_status(self, violations):
         return 400
 
+    # --- success-body modes (see the module's doc) ------------------------------
+    body_mode, body_count = None, 0
+
+    def set_body_mode(self, state):
+        if 'body_mode' in state:
+            self.body_mode = state['body_mode']
+            self.body_count = int(state.get('body_count', 1))
+
+    def success_body(self, status, out, entry):
+        """The body to send for an answer with status: out, or the queued body mode's."""
+        with self.lock:
+            bm = self.body_mode
+            if bm and 200 <= status < 300 and status != 204 and self.body_count != 0:
+                self.body_count -= 1
+                if self.body_count == 0:
+                    self.body_mode = None
+            else:
+                bm = None
+        if bm == 'malformed':
+            out = b'{"id": 1, "name": "trunc'
+        elif bm == 'oversize':
+            out = b'{"pad": "' + b'x' * (9 << 20) + b'"}'
+        if bm:
+            entry['mode'] = 'body_' + bm
+        return out
+
     # --- modes -------------------------------------------------------------
     def take_mode(self, method, raw_path):
         with self.lock:
@@ -486,6 +522,7 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return
         status, out, hdrs = self._dispatch(req, entry, mode)
+        out = f.success_body(status, out, entry)
         if mode and mode.get('mode') == 'hang':
             entry['status'] = status
             f.log(entry)
