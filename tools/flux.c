@@ -1,6 +1,6 @@
 /* The flux family: Flux CD objects read and driven through kubectl (and the flux CLI where
  * one is pinned), as the exec kind runs them. Contract: shared/specs/CONTRACTS.md section 6 and
- * flux-cli.json (copy under tests/workers/data/); design notes in docs/FLUX.md.
+ * flux-cli.json (fluxcd/flux2 @da2d22d3); design notes in docs/FLUX.md.
  *
  * Reads are `kubectl get <plural.group> -o json` (`flux get` has no JSON output), shaped into
  * compact objects. Reconcile merge-patches the reconcile.fluxcd.io/requestedAt annotation and

@@ -35,9 +35,14 @@
 
 static const char *const bin_names[EXEC_BIN_COUNT] = { "kubectl", "flux" };
 
+/* Weak: the tests link the kind without the runtime; corral-worker links both. */
+#pragma weak wrk_log
+
 static struct {
 	struct exec_kind_opts o;
 	bool pinned[EXEC_BIN_COUNT];
+	char what[EXEC_BIN_COUNT][160];	/* what was pinned, for the start-up log line */
+	atomic_bool logged;
 	bool own_slot[EXEC_BIN_COUNT];	/* placed by us (tests), not by corral-jail */
 	char dir[PATH_MAX];		/* private directory; "" before init */
 	char home[PATH_MAX];
@@ -90,7 +95,7 @@ check_binary(const struct stat *st, const char *what)
 static int
 pin(enum exec_bin b, const char *path)
 {
-	int slot = SLOT(b), fd;
+	int slot = SLOT(b), fd, r;
 	struct stat at, ps;
 
 	if (fcntl(slot, F_GETFD) >= 0) {
@@ -121,7 +126,13 @@ pin(enum exec_bin b, const char *path)
 		if (fstat(slot, &at) < 0)
 			return -errno;
 	}
-	return check_binary(&at, path ? path : bin_names[b]);
+	if ((r = check_binary(&at, path ? path : bin_names[b])) < 0)
+		return r;
+	snprintf(g.what[b], sizeof(g.what[b]), "%s pinned at fd %d (%s, %lld bytes, mode %o, "
+	    "uid %u, inode %llu)", bin_names[b], slot, path ? path : "placed by corral-jail",
+	    (long long)at.st_size, (unsigned)(at.st_mode & 07777), (unsigned)at.st_uid,
+	    (unsigned long long)at.st_ino);
+	return 0;
 }
 
 static int
@@ -188,7 +199,9 @@ exec_kind_fini(void)
 		if (g.own_slot[b])
 			close(SLOT(b));
 		g.own_slot[b] = g.pinned[b] = false;
+		g.what[b][0] = '\0';
 	}
+	atomic_store(&g.logged, false);
 	g.dir[0] = g.home[0] = '\0';
 }
 
@@ -682,10 +695,31 @@ kind_preinit(struct wrk *w)
 	return exec_kind_init();
 }
 
+/* Once per worker, to corrald's log: what this worker enforces. */
+static void
+log_enforced(struct wrk *w, const struct tool_io *io)
+{
+	char line[600];
+
+	if (atomic_exchange(&g.logged, true) || !wrk_log)
+		return;
+	snprintf(line, sizeof(line), "exec kind: %s; %s; egress: loopback proxies (this one "
+	    "127.0.0.1:%u) whose every connection corrald's broker decides; kubeconfig: "
+	    "generated per call, mode 0600, removed after the run; environment: built from "
+	    "scratch, HOME=%s", g.what[EXEC_BIN_KUBECTL], g.pinned[EXEC_BIN_FLUX] ?
+	    g.what[EXEC_BIN_FLUX] : "flux: not configured (kubectl does reconcile/suspend)",
+	    exec_kind_proxy_port(io), g.home);
+	wrk_log(w, 6, line);
+}
+
 static int
 kind_thread_io(struct wrk *w, struct tool_io *io)
 {
-	return exec_kind_thread_io(io);
+	int r = exec_kind_thread_io(io);
+
+	if (r == 0)
+		log_enforced(w, io);
+	return r;
 }
 
 const struct wrk_kind_ops wrk_kind_exec = {

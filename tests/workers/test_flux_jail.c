@@ -42,6 +42,7 @@ struct jw {
 	volatile bool stop;
 	unsigned granted, denied;
 	uint64_t seq;
+	char logs[4096];		/* LOG lines the worker sent */
 };
 
 struct reply {
@@ -323,7 +324,10 @@ jw_call(const char *op, const char *args, const json_t *ctx, uint32_t deadline_m
 		r = ipc_recv_timed(w.conn, &in, (int)(until - fx_now_ms()));
 		cr_assert_eq(r, 0, "%s: no answer (%s); worker said: %s", op, err_str(r),
 		    fx_read_file(w.errlog));
-		if (in.type == MSG_EVENT) {
+		if (in.type == MSG_LOG && in.text) {
+			strncat(w.logs, in.text, sizeof(w.logs) - strlen(w.logs) - 2);
+			strcat(w.logs, "\n");
+		} else if (in.type == MSG_EVENT) {
 			strncat(out->events, in.text, sizeof(out->events) - strlen(out->events) - 2);
 			strcat(out->events, "\n");
 		} else if (in.type == MSG_RESULT && in.id == m.id) {
@@ -434,6 +438,9 @@ Test(flux_jail, every_op_in_a_confined_worker)
 	}
 	cr_assert_gt(w.granted, 0);
 	cr_assert_eq(w.denied, 0);
+	/* what the worker enforces, told to corrald's log once */
+	cr_assert(strstr(w.logs, "kubectl pinned at fd 1001 (/"), "%s", w.logs);
+	cr_assert(strstr(w.logs, "flux: not configured"), "%s", w.logs);
 	json_decref(ctx);
 }
 

@@ -22,7 +22,7 @@ teardown(void)
 	kube_stop(&k);
 }
 
-TestSuite(kubeconfig, .fini = teardown, .timeout = 30);
+TestSuite(kubeconfig, .fini = teardown, .timeout = 60);
 
 static json_t *
 build(const json_t *ctx, int want, char *err, size_t errlen)
@@ -208,7 +208,7 @@ Test(kubeconfig, server_must_be_the_endpoint)
 /* The real kubectl with the generated file, against the fake over TLS through the worker's
  * CONNECT tunnel (kubectl sends a bearer token only over TLS): without the secret the server
  * answers 401 and the call says so; with it the token arrives. */
-Test(kubeconfig, kubectl_authenticates_over_connect_tunnel, .timeout = 60)
+Test(kubeconfig, kubectl_authenticates_over_connect_tunnel)
 {
 	char cert[512], key[512], verr[128] = "", *pem;
 	const char *args[] = { "--token", "tok-abcdef", "--tls", cert, key, NULL };
