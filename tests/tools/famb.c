@@ -55,6 +55,18 @@ famb_reset(struct famb *t, const char *extra_state)
 	t->h.deadline_ms = 8000;
 }
 
+void
+famb_base_url(struct famb *t, const char *state, const char *path)
+{
+	char url[sizeof(t->fake.url) + 256];
+
+	famb_reset(t, state);
+	snprintf(url, sizeof(url), "%s%s", t->fake.url, path);
+	if (t->h.endpoint_extra == NULL)
+		cr_assert_not_null(t->h.endpoint_extra = json_object());
+	json_object_set_new(t->h.endpoint_extra, "url", json_string(url));
+}
+
 json_t *
 famb_log_since(struct famb *t, size_t from)
 {

@@ -60,6 +60,10 @@ void famb_close(struct famb *t);
 /* Clear the fake's modes, reset its state, apply env->state (and extra, a JSON object or NULL). */
 void famb_reset(struct famb *t, const char *extra_state);
 
+/* famb_reset(t, state), then the endpoint URL becomes the fake's URL + path (a base path the
+ * fake was told to expect in state: GitHub Enterprise's /api/v3, a context path). */
+void famb_base_url(struct famb *t, const char *state, const char *path);
+
 /* Run one op; assert success and no contract violation in the requests it made. The result is
  * returned (new reference) for further checks. */
 json_t *famb_ok(struct famb *t, const char *op, const char *args);

@@ -406,13 +406,10 @@ Test(github, releases_and_compare_for_the_release_manager)
 
 Test(github, enterprise_server_base_path)
 {
-	char url[128];
 	size_t n0;
 	json_t *r, *e;
 
-	famb_reset(&T, "{\"prefix\":\"/api/v3\"}");
-	snprintf(url, sizeof(url), "%s/api/v3", T.fake.url);
-	json_object_set_new(T.h.endpoint_extra, "url", json_string(url));
+	famb_base_url(&T, "{\"prefix\":\"/api/v3\"}", "/api/v3");
 	n0 = fake_count(&T.fake);
 	r = famb_ok(&T, "get_workflow_run", "{" A ",\"run_id\":30001}");
 	e = famb_entry(&T, n0, 0);

@@ -108,7 +108,6 @@ FAMB_MATRIX_TESTS(gitlab, T, OPS, NOPS)
 
 Test(gitlab, project_path_is_one_encoded_segment_and_api_v4_is_added_once)
 {
-	char url[128];
 	size_t n0 = fake_count(&T.fake);
 	json_t *r = famb_ok(&T, "get_pipeline", "{" A ",\"pipeline_id\":1000}");
 	json_t *e = famb_entry(&T, n0, 0);
@@ -123,9 +122,7 @@ Test(gitlab, project_path_is_one_encoded_segment_and_api_v4_is_added_once)
 	json_decref(e);
 	json_decref(r);
 	/* a self-hosted instance under a relative URL root, configured with /api/v4 already */
-	famb_reset(&T, "{\"prefix\":\"/gitlab\"}");
-	snprintf(url, sizeof(url), "%s/gitlab/api/v4/", T.fake.url);
-	T.h.endpoint_extra = json_pack("{s:s}", "url", url);
+	famb_base_url(&T, "{\"prefix\":\"/gitlab\"}", "/gitlab/api/v4/");
 	n0 = fake_count(&T.fake);
 	r = famb_ok(&T, "get_pipeline", "{\"project_id\":\"42\",\"pipeline_id\":1001}");
 	e = famb_entry(&T, n0, 0);

@@ -271,13 +271,10 @@ Test(jenkins, console_tail_queue_and_nodes)
 
 Test(jenkins, context_path_in_the_base_url)
 {
-	char url[128];
 	size_t n0;
 	json_t *r, *log;
 
-	famb_reset(&T, "{\"context\":\"/jenkins\"}");
-	snprintf(url, sizeof(url), "%s/jenkins", T.fake.url);
-	json_object_set_new(T.h.endpoint_extra, "url", json_string(url));
+	famb_base_url(&T, "{\"context\":\"/jenkins\"}", "/jenkins");
 	n0 = fake_count(&T.fake);
 	r = famb_ok(&T, "trigger_build", "{\"job_name\":\"team-a/apps/build\"}");
 	log = famb_log_since(&T, n0);
