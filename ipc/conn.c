@@ -5,6 +5,7 @@
  * nng 1.5.2 is not fork-safe: a child forked after these calls may only exec.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/pair0/pair.h>
@@ -27,6 +29,7 @@ struct ipc_conn {
 	nng_socket sock;
 	bool listener;
 	_Atomic uint64_t expect;	/* pid << 32 | uid; pid 0 refuses everyone */
+	_Atomic uint64_t expect_child;	/* ppid << 32 | uid: a child of ppid (until expect) */
 	_Atomic uint64_t refused;
 	pthread_mutex_t mu;		/* guards cur */
 	nng_pipe cur;			/* the peer's pipe, id 0 when none */
@@ -82,17 +85,44 @@ pipe_ids(nng_pipe p, pid_t *pid, uid_t *uid)
 	return 0;
 }
 
+/* The parent of pid, from /proc (the kernel's word, like SO_PEERCRED). -1 when unknown. */
+static pid_t
+parent_of(pid_t pid)
+{
+	char path[64], buf[512], *close_paren;
+	long ppid;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses; take the last ')' */
+	if ((close_paren = strrchr(buf, ')')) == NULL ||
+	    sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
+}
+
 /* Is the peer of p the one we expect? Unknown credentials are a no. */
 static bool
 pipe_expected(struct ipc_conn *c, nng_pipe p)
 {
-	uint64_t want = atomic_load(&c->expect);
-	pid_t pid;
+	uint64_t want = atomic_load(&c->expect), child = atomic_load(&c->expect_child);
+	pid_t pid, ppid;
 	uid_t uid;
 
-	if (want >> 32 == 0 || pipe_ids(p, &pid, &uid) < 0)
+	if ((want >> 32 == 0 && child >> 32 == 0) || pipe_ids(p, &pid, &uid) < 0)
 		return false;
-	return expect_word(pid, uid) == want;
+	if (want >> 32 != 0)
+		return expect_word(pid, uid) == want;
+	return (uint32_t)child == (uint32_t)uid && (ppid = parent_of(pid)) > 0 &&
+	    expect_word(ppid, uid) == child;
 }
 
 static void
@@ -238,6 +268,12 @@ ipc_dial(const char *path, int timeout_ms, struct ipc_conn **out)
 	}
 	*out = c;
 	return 0;
+}
+
+void
+ipc_conn_expect_child(struct ipc_conn *c, pid_t ppid, uid_t uid)
+{
+	atomic_store(&c->expect_child, ppid > 0 ? expect_word(ppid, uid) : 0);
 }
 
 void

@@ -34,6 +34,11 @@ int ipc_listen(const char *path, struct ipc_conn **out);
 /* Accept only a peer with this pid and uid from now on (pid 0: refuse all). A connected pipe
  * from another peer is closed. */
 void ipc_conn_expect(struct ipc_conn *c, pid_t pid, uid_t uid);
+/* Until ipc_conn_expect() names the pid: accept a peer that is a child of ppid (its parent
+ * read from /proc) with this uid. corrald knows the jail's pid at fork, the worker's (the
+ * jail's child) only when the jail reports it; this closes the window in which the worker
+ * could dial first and have its HELLO dropped with the refused pipe. */
+void ipc_conn_expect_child(struct ipc_conn *c, pid_t ppid, uid_t uid);
 /* Peer pid/uid of the current pipe (-ENOTCONN if none). */
 int ipc_conn_peer(struct ipc_conn *c, pid_t *pid, uid_t *uid);
 /* Number of pipes refused by the peer check so far (for tests and status). */

@@ -374,6 +374,8 @@ spawn(struct sup *s, struct worker *w)
 	if (brk[1] >= 0)
 		close(brk[1]);
 	w->jail_pid = pid;
+	/* The worker will be the jail's child: accept it before the jail has told us its pid. */
+	ipc_conn_expect_child(w->conn, pid, geteuid() == 0 && w->uid ? w->uid : geteuid());
 	w->status_fd = st[0];
 	w->stderr_fd = er[0];
 	w->broker_fd = brk[0];

@@ -424,3 +424,38 @@ Test(conn, nng_error_map)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		cr_assert_eq(ipc_err_nng(cases[i].nng), cases[i].want, "nng %d", cases[i].nng);
 }
+
+/* expect_child: a child of the named parent (us) is served before its own pid is known... */
+Test(conn, child_of_expected_parent_served)
+{
+	struct ipc_conn *l;
+	struct msg m, pong = { .type = MSG_PONG, .id = 42 };
+	pid_t peer;
+
+	cr_assert_eq(ipc_listen(sock, &l), 0);
+	ipc_conn_expect_child(l, getpid(), getuid());
+	peer = spawn_peer(NULL);
+	cr_assert_eq(ipc_recv_timed(l, &m, 3000), 0);
+	cr_assert_eq(m.type, MSG_PING);
+	cr_assert_eq(ipc_send(l, &pong, 0), 0);
+	cr_assert_eq(wait_exit(peer), 0);
+	cr_assert_eq(ipc_conn_refused(l), 0);
+	ipc_close(l);
+}
+
+/* ... and a process that is not a child of the named parent is refused before any message. */
+Test(conn, child_of_other_parent_refused)
+{
+	struct ipc_conn *l;
+	struct msg m;
+	pid_t peer;
+
+	cr_assert_eq(ipc_listen(sock, &l), 0);
+	ipc_conn_expect_child(l, getppid(), getuid());	/* our parent's children: not the peer */
+	peer = spawn_peer(NULL);
+	WAIT_FOR(ipc_conn_refused(l) > 0, 3000);
+	cr_assert_gt(ipc_conn_refused(l), 0);
+	cr_assert_eq(ipc_recv_timed(l, &m, 300), -ETIMEDOUT);
+	cr_assert_eq(wait_exit(peer), 2);
+	ipc_close(l);
+}
