@@ -520,8 +520,11 @@ main(int argc, char **argv)
 	ydoc_errs_print(&errs, stderr);
 	ydoc_errs_free(&errs);
 	s.cfg_path = path;
-	if (check)
-		return check_only(&s);
+	if (check) {
+		r = check_only(&s);
+		config_free(s.cfg);	/* LeakSanitizer builds check this path too */
+		return r;
+	}
 	the_sup = &s;
 	s.started_ms = sup_now_ms();
 	s.jail_path = find_binary(s.cfg, "corral-jail", "supervisor");
