@@ -83,7 +83,8 @@ router_reply(struct sup *s, const struct origin *o, struct msg *m)
 		ctl_reply(s, o->ctl, m);
 	} else if (o->agent && o->agent->state == WS_READY) {
 		if (worker_send(s, o->agent, m) < 0)
-			log_kv(LOG_WARNING, "cannot answer agent", "worker", o->agent->name, NULL);
+			log_kv(LOG_WARNING, "cannot answer agent", "worker", o->agent->name,
+			    "tenant", o->agent->tenant, NULL);
 	}
 }
 
@@ -280,7 +281,9 @@ router_call(struct sup *s, const struct origin *o, struct msg *m)
 	if (d != DEC_ALLOW) {
 		s->calls_denied++;
 		if (sup_audit(s, rec) < 0)
-			log_kv(LOG_ERR, "audit write failed for a refused call", NULL);
+			log_kv(LOG_ERR, "audit write failed for a refused call", "tenant",
+			    o->tenant, "principal", o->principal, "family", f->name, "op", op->name,
+			    NULL);
 		router_error(s, o, d == DEC_PENDING ? ERR_PENDING : d == DEC_BUDGET ? ERR_BUDGET :
 		    ERR_DENIED, reason,
 		    json_object_get(rec, "approval"));
@@ -396,7 +399,11 @@ router_from_worker(struct sup *s, struct worker *w, struct msg *m)
 	}
 	if ((c = call_find(s, m->id)) == NULL || c->w != w) {
 		/* A late answer to a call we already timed out: harmless, dropped. */
-		log_kv(LOG_DEBUG, "answer for an unknown call dropped", "worker", w->name, NULL);
+		char id[24];
+
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)m->id);
+		log_kv(LOG_DEBUG, "answer for an unknown call dropped", "worker", w->name, "tenant",
+		    w->tenant, "call", id, NULL);
 		return;
 	}
 	switch (m->type) {
