@@ -1253,8 +1253,8 @@ kmsg_seccomp(struct sup *s, const char *line)
 		    sbx_syscall_name((int)nr));
 		sup_audit(s, rec);
 		json_decref(rec);
-		log_kv(LOG_WARNING, "worker killed by seccomp", "worker", w->name, "syscall",
-		    sbx_syscall_name((int)nr), NULL);
+		log_kv(LOG_WARNING, "worker killed by seccomp", "worker", w->name, "tenant",
+		    w->tenant, "syscall", sbx_syscall_name((int)nr), NULL);
 		return;
 	}
 }
