@@ -142,13 +142,7 @@ class GitHubFake(Fake):
         self.next_run = 39000
 
     def set_state(self, state):
-        if state.get('reset'):
-            self.reset()
-        self.set_body_mode(state)
-        if 'prefix' in state:
-            self.prefix = state['prefix']
-        if 'log_lines' in state:
-            self.log_lines = int(state['log_lines'])
+        self.apply_state(state, prefix=None, log_lines=int)
 
     def obj(self, schema, over):
         return overlay(example(self.spec, {'$ref': '#/components/schemas/' + schema}), over)

@@ -167,13 +167,7 @@ class GitLabFake(Fake):
         self.echo_token = False
 
     def set_state(self, state):
-        if state.get('reset'):
-            self.reset()
-        self.set_body_mode(state)
-        if 'prefix' in state:
-            self.prefix = state['prefix']
-        if 'echo_token' in state:
-            self.echo_token = bool(state['echo_token'])
+        self.apply_state(state, prefix=None, echo_token=bool)
 
     # ---------------------------------------------------------------- contract
     def find_route(self, method, raw_path):

@@ -155,12 +155,7 @@ class JenkinsFake(Fake):
         self.next_q = 500
 
     def set_state(self, state):
-        if state.get('reset'):
-            self.reset()
-        self.set_body_mode(state)
-        for k in ('context', 'queue_polls', 'queue_cancel', 'dup'):
-            if k in state:
-                setattr(self, k, state[k])
+        self.apply_state(state, context=None, queue_polls=None, queue_cancel=None, dup=None)
 
     # ---------------------------------------------------------------- contract
     def find_route(self, method, raw_path):

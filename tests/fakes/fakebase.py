@@ -293,6 +293,17 @@ class Fake:
     # --- success-body modes (see the module's doc) ------------------------------
     body_mode, body_count = None, 0
 
+    def apply_state(self, state, **knobs):
+        """The usual set_state: "reset" calls the fake's reset(), then the success-body modes,
+        then each knob present in state becomes the attribute of that name, through its
+        converter (None: as given)."""
+        if state.get('reset'):
+            self.reset()
+        self.set_body_mode(state)
+        for k, conv in knobs.items():
+            if k in state:
+                setattr(self, k, conv(state[k]) if conv else state[k])
+
     def set_body_mode(self, state):
         if 'body_mode' in state:
             self.body_mode = state['body_mode']
