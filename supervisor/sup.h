@@ -107,7 +107,10 @@ int worker_plan(struct sup *s);		/* create worker structs from the config */
 void worker_event(struct sup *s, struct worker *w, enum wevent ev);
 void worker_on_conn(struct sup *s, struct worker *w);
 void worker_on_status(struct sup *s, struct worker *w);
-void worker_on_broker(struct sup *s, struct worker *w);
+void worker_on_broker(struct sup *s, struct worker *w);	/* egress.c */
+void worker_close_fd(struct sup *s, int *fd);
+void worker_violation(struct sup *s, struct worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void worker_on_stderr(struct sup *s, struct worker *w);
 void worker_reap(struct sup *s);
 void worker_kmsg_open(struct sup *s);

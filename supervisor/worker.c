@@ -129,8 +129,8 @@ worker_plan(struct sup *s)
 	return 0;
 }
 
-static void
-close_fd(struct sup *s, int *fd)
+void
+worker_close_fd(struct sup *s, int *fd)
 {
 	if (*fd >= 0) {
 		sup_unwatch(s, *fd);
@@ -147,9 +147,9 @@ worker_cleanup(struct sup *s, struct worker *w)
 		ipc_close(w->conn);
 		w->conn = NULL;
 	}
-	close_fd(s, &w->status_fd);
-	close_fd(s, &w->broker_fd);
-	close_fd(s, &w->stderr_fd);
+	worker_close_fd(s, &w->status_fd);
+	worker_close_fd(s, &w->broker_fd);
+	worker_close_fd(s, &w->stderr_fd);
 	if (w->sock)
 		unlink(w->sock);
 	if (w->pid)
@@ -618,11 +618,8 @@ worker_send(struct sup *s, struct worker *w, const struct msg *m)
 
 /* ---------------------------------------------------------------- I/O from a worker */
 
-static void violation(struct sup *s, struct worker *w, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-violation(struct sup *s, struct worker *w, const char *fmt, ...)
+void
+worker_violation(struct sup *s, struct worker *w, const char *fmt, ...)
 {
 	size_t l;
 	va_list ap;
@@ -654,16 +651,16 @@ on_hello(struct sup *s, struct worker *w, struct msg *m)
 	const char *want = tool_kind_name(w->kind);
 
 	if (m->version != CORRAL_PROTO_VERSION) {
-		violation(s, w, "%s", "protocol version mismatch");
+		worker_violation(s, w, "%s", "protocol version mismatch");
 		return;
 	}
 	if (strcmp(m->kind, want) != 0 || (w->family && (m->family == NULL ||
 	    strcmp(m->family, w->family->name) != 0))) {
-		violation(s, w, "%s", "hello names another kind or family");
+		worker_violation(s, w, "%s", "hello names another kind or family");
 		return;
 	}
 	if (w->pid == 0) {
-		violation(s, w, "%s", "hello before the jail reported the pid");
+		worker_violation(s, w, "%s", "hello before the jail reported the pid");
 		return;
 	}
 	worker_event(s, w, WE_HELLO);
@@ -679,11 +676,11 @@ worker_on_conn(struct sup *s, struct worker *w)
 		if (r == -EAGAIN)
 			return;
 		if (r < 0) {
-			violation(s, w, "%s", err_str(r));
+			worker_violation(s, w, "%s", err_str(r));
 			return;
 		}
 		if (!permitted(w, m.type)) {
-			violation(s, w, "unexpected %s message", msg_type_name(m.type));
+			worker_violation(s, w, "unexpected %s message", msg_type_name(m.type));
 		} else if (m.type == MSG_HELLO) {
 			on_hello(s, w, &m);
 		} else if (m.type == MSG_LOG) {
@@ -731,7 +728,7 @@ worker_on_status(struct sup *s, struct worker *w)
 			w->status_len = 0;	/* an over-long line from the jail: drop it */
 	}
 	if (n == 0)
-		close_fd(s, &w->status_fd);
+		worker_close_fd(s, &w->status_fd);
 }
 
 /* A worker's stderr: forwarded to our log line by line, capped, tagged. A seccomp reporter
@@ -761,342 +758,7 @@ worker_on_stderr(struct sup *s, struct worker *w)
 		}
 	}
 	if (n == 0)
-		close_fd(s, &w->stderr_fd);
-}
-
-/* ---------------------------------------------------------------- egress broker */
-
-/* A connection corrald is making for a worker. connect() never blocks the loop (a dead or
- * filtered endpoint would otherwise stall every tenant): the socket is non-blocking and is
- * watched for EPOLLOUT together with a timerfd for its deadline, both under the worker's
- * broker source, so worker_on_broker() runs when either fires. The deadline ends before the
- * worker stops waiting (brk_connect waits LIM_HTTP_CONNECT_MS): a reply that came after that
- * would be read as the answer to the worker's next request. Name resolution (getaddrinfo)
- * still runs in the loop; endpoints given as addresses need none. */
-struct egress_conn {
-	struct worker *w;		/* NULL: the slot is free */
-	pid_t pid;			/* the incarnation that asked */
-	uint32_t id;
-	int fd, tfd;
-	int64_t deadline_ms;
-	int err;			/* the last failure, answered when no address is left */
-	bool allow_private, internal;
-	struct addrinfo *res, *next;
-	char host[BRK_HOST_MAX + 1];
-	unsigned port;
-};
-
-static struct egress_conn egress_conns[LIM_EGRESS_PENDING];
-
-static int
-url_hostport(const char *url, char *host, size_t hlen, unsigned *port)
-{
-	const char *p, *end;
-	char *e;
-	size_t n;
-	unsigned long v;
-
-	*port = strncmp(url, "https://", 8) == 0 ? 443 : 80;
-	if ((p = strstr(url, "://")) == NULL)
-		return -EINVAL;
-	p += 3;
-	if (*p == '[') {
-		if ((end = strchr(++p, ']')) == NULL)
-			return -EINVAL;
-		n = (size_t)(end - p);
-		end++;
-	} else {
-		end = p + strcspn(p, ":/?#");
-		n = (size_t)(end - p);
-	}
-	if (n == 0 || n >= hlen)
-		return -EINVAL;
-	memcpy(host, p, n);
-	host[n] = '\0';
-	if (*end == ':') {
-		errno = 0;
-		v = strtoul(end + 1, &e, 10);
-		if (errno || e == end + 1 || (*e != '\0' && *e != '/') || v == 0 || v > 65535)
-			return -EINVAL;
-		*port = (unsigned)v;
-	}
-	return 0;
-}
-
-static bool
-v4_internal(uint32_t a)
-{
-	/* this network, 10/8, CGNAT 100.64/10, loopback, link-local (cloud metadata),
-	 * 172.16/12, IETF 192.0.0/24, 192.168/16, benchmarking 198.18/15, multicast, reserved */
-	return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 22) == (100u << 2 | 1) ||
-	    (a >> 24) == 127 || (a >> 16) == 0xa9fe || (a >> 20) == 0xac1 ||
-	    (a >> 8) == 0xc00000 || (a >> 16) == 0xc0a8 || (a >> 17) == (0xc612 >> 1) ||
-	    (a >> 28) >= 0xe;
-}
-
-/* Loopback, private, link-local (incl. cloud metadata 169.254.169.254), CGNAT, ULA, multicast,
- * and IPv6 spellings of IPv4 addresses (mapped, compatible, NAT64, 6to4) judged as IPv4. */
-static bool
-addr_is_internal(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return v4_internal(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		const uint8_t *b = a6->s6_addr;
-		static const uint8_t nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
-		uint32_t v4;
-
-		if (IN6_IS_ADDR_V4MAPPED(a6) || IN6_IS_ADDR_V4COMPAT(a6) ||
-		    memcmp(b, nat64, 12) == 0) {
-			memcpy(&v4, b + 12, 4);
-			return v4_internal(ntohl(v4));
-		}
-		if (b[0] == 0x20 && b[1] == 0x02) {	/* 6to4: 2002:AABB:CCDD::/48 */
-			memcpy(&v4, b + 2, 4);
-			return v4_internal(ntohl(v4));
-		}
-		return IN6_IS_ADDR_LOOPBACK(a6) || IN6_IS_ADDR_UNSPECIFIED(a6) ||
-		    IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_SITELOCAL(a6) ||
-		    IN6_IS_ADDR_MULTICAST(a6) || (b[0] & 0xfe) == 0xfc;
-	}
-	return true;
-}
-
-/* Is host:port one this worker's endpoints may reach? Returns the endpoint (which also says
- * allow_private and the connect timeout), or NULL. */
-static const struct cfg_endpoint *
-egress_allowed(struct sup *s, struct worker *w, const char *host, unsigned port)
-{
-	struct config *c = s->cfg;
-
-	for (size_t i = 0; w->family && i < c->nendpoints; i++) {
-		const struct cfg_endpoint *ep = &c->endpoints[i];
-		char h[256];
-		unsigned p;
-
-		if (strcmp(ep->family, w->family->name) != 0 || ep->url == NULL)
-			continue;
-		if (!c->shared_isolation && ep->tenant && strcmp(ep->tenant, w->tenant) != 0)
-			continue;
-		if (url_hostport(ep->url, h, sizeof(h), &p) < 0)
-			continue;
-		if (strcasecmp(h, host) == 0 && p == port)
-			return ep;
-		for (size_t k = 0; k < ep->nredirect_hosts; k++)
-			if (strcasecmp(ep->redirect_hosts[k], host) == 0 && (port == 443 ||
-			    (ep->allow_private && port == p)))
-				return ep;
-	}
-	return NULL;
-}
-
-static void
-egress_audit(struct sup *s, struct worker *w, const char *event, const char *host,
-    unsigned port)
-{
-	json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "type", "violation", "worker",
-	    w->name, "tenant", w->tenant, "event", event, "egress", host, "port", (int)port);
-
-	sup_audit(s, rec);
-	json_decref(rec);
-}
-
-static void
-egress_free(struct sup *s, struct egress_conn *e)
-{
-	if (e->fd >= 0) {
-		sup_unwatch(s, e->fd);
-		close(e->fd);
-	}
-	if (e->tfd >= 0) {
-		sup_unwatch(s, e->tfd);
-		close(e->tfd);
-	}
-	if (e->res)
-		freeaddrinfo(e->res);
-	memset(e, 0, sizeof(*e));
-	e->fd = e->tfd = -1;
-}
-
-/* Answer the worker (if the incarnation that asked is still there) and free the slot. */
-static void
-egress_reply(struct sup *s, struct egress_conn *e, int err)
-{
-	struct worker *w = e->w;
-
-	if (err == ERR_EGRESS && e->internal)
-		egress_audit(s, w, "egress-internal-address", e->host, e->port);
-	if (w->broker_fd >= 0 && w->pid == e->pid) {
-		if (err == 0)
-			fcntl(e->fd, F_SETFL, fcntl(e->fd, F_GETFL) & ~O_NONBLOCK);
-		brk_reply(w->broker_fd, e->id, err, err == 0 ? e->fd : -1);
-	}
-	egress_free(s, e);
-}
-
-/* Start connecting to the next usable address. 1 connected, 0 in progress (watched),
- * -1 no address left (e->err says why). */
-static int
-egress_connect(struct sup *s, struct egress_conn *e)
-{
-	for (; e->next != NULL; e->next = e->next->ai_next) {
-		struct addrinfo *ai = e->next;
-		struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = &e->w->s_broker };
-
-		if (!e->allow_private && addr_is_internal(ai->ai_addr)) {
-			e->err = ERR_EGRESS;
-			e->internal = true;
-			continue;
-		}
-		if ((e->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0)) < 0) {
-			e->err = -errno;
-			continue;
-		}
-		if (connect(e->fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-			e->next = ai->ai_next;
-			return 1;
-		}
-		if (errno == EINPROGRESS && epoll_ctl(s->epfd, EPOLL_CTL_ADD, e->fd, &ev) == 0) {
-			e->next = ai->ai_next;
-			return 0;
-		}
-		e->err = -errno;
-		close(e->fd);
-		e->fd = -1;
-	}
-	return -1;
-}
-
-/* One step of a pending connection: done, failed (next address), or out of time. */
-static void
-egress_step(struct sup *s, struct egress_conn *e, int64_t now)
-{
-	struct pollfd p = { .fd = e->fd, .events = POLLOUT };
-	int err = 0, r;
-	socklen_t el = sizeof(err);
-	uint64_t ticks;
-	bool fired = e->tfd >= 0 && read(e->tfd, &ticks, sizeof(ticks)) == sizeof(ticks);
-
-	if (e->w->pid != e->pid || e->w->broker_fd < 0) {
-		egress_free(s, e);		/* the worker that asked is gone */
-		return;
-	}
-	if (poll(&p, 1, 0) == 1) {
-		if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
-			err = errno;
-		if (err == 0) {
-			egress_reply(s, e, 0);
-			return;
-		}
-		e->err = -err;
-		sup_unwatch(s, e->fd);
-		close(e->fd);
-		e->fd = -1;
-		if ((r = egress_connect(s, e)) != 0) {
-			egress_reply(s, e, r > 0 ? 0 : e->err);
-			return;
-		}
-	}
-	if (fired || now >= e->deadline_ms)
-		egress_reply(s, e, -ETIMEDOUT);
-}
-
-/* A new request that egress_allowed() accepted: resolve, then connect without blocking. */
-static void
-egress_start(struct sup *s, struct worker *w, const struct brk_req *req,
-    const struct cfg_endpoint *ep)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct egress_conn *e = NULL;
-	struct itimerspec its = { 0 };
-	int64_t budget = LIM_HTTP_CONNECT_MS - LIM_EGRESS_MARGIN_MS;
-	unsigned mine = 0;
-	char ps[8];
-	int r;
-
-	for (size_t i = 0; i < LIM_EGRESS_PENDING; i++) {
-		if (egress_conns[i].w == w)
-			mine++;
-		else if (egress_conns[i].w == NULL && e == NULL)
-			e = &egress_conns[i];
-	}
-	if (e == NULL || mine >= LIM_EGRESS_PER_WORKER) {
-		brk_reply(w->broker_fd, req->id, -EAGAIN, -1);
-		return;
-	}
-	memset(e, 0, sizeof(*e));
-	e->fd = e->tfd = -1;
-	e->w = w;
-	e->pid = w->pid;
-	e->id = req->id;
-	e->port = req->port;
-	e->allow_private = ep->allow_private;
-	e->err = -EHOSTUNREACH;
-	snprintf(e->host, sizeof(e->host), "%s", req->host);
-	if (ep->connect_timeout_ms > 0 && ep->connect_timeout_ms < budget)
-		budget = ep->connect_timeout_ms;
-	e->deadline_ms = sup_now_ms() + budget;
-	snprintf(ps, sizeof(ps), "%u", e->port);
-	if (getaddrinfo(e->host, ps, &hints, &e->res) != 0) {
-		e->res = NULL;
-		egress_reply(s, e, -EHOSTUNREACH);
-		return;
-	}
-	e->next = e->res;
-	if ((r = egress_connect(s, e)) != 0) {
-		egress_reply(s, e, r > 0 ? 0 : e->err);
-		return;
-	}
-	/* the deadline wakes the loop for this worker even if the socket never answers */
-	its.it_value.tv_sec = budget / 1000;
-	its.it_value.tv_nsec = (budget % 1000) * 1000000;
-	if ((e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
-	    timerfd_settime(e->tfd, 0, &its, NULL) < 0)
-		r = -errno;
-	else
-		r = sup_watch(s, e->tfd, &w->s_broker);
-	if (r < 0) {
-		if (e->tfd >= 0) {
-			close(e->tfd);
-			e->tfd = -1;
-		}
-		egress_reply(s, e, r);
-	}
-}
-
-void
-worker_on_broker(struct sup *s, struct worker *w)
-{
-	int64_t now = sup_now_ms();
-	struct brk_req req;
-	int r;
-
-	for (size_t i = 0; i < LIM_EGRESS_PENDING; i++)
-		if (egress_conns[i].w == w)
-			egress_step(s, &egress_conns[i], now);
-	for (int i = 0; i < 16 && w->broker_fd >= 0; i++) {
-		const struct cfg_endpoint *ep;
-
-		memset(&req, 0, sizeof(req));
-		if ((r = brk_read_req(w->broker_fd, &req)) == -EAGAIN)
-			return;
-		if (r == ERR_CLOSED) {
-			close_fd(s, &w->broker_fd);
-			return;
-		}
-		if (r < 0) {
-			violation(s, w, "%s", "malformed egress request");
-			return;
-		}
-		if ((ep = egress_allowed(s, w, req.host, req.port)) == NULL) {
-			egress_audit(s, w, "egress-refused", req.host, req.port);
-			brk_reply(w->broker_fd, req.id, ERR_EGRESS, -1);
-			continue;
-		}
-		egress_start(s, w, &req, ep);
-	}
+		worker_close_fd(s, &w->stderr_fd);
 }
 
 /* ---------------------------------------------------------------- reaping, timers, status */
