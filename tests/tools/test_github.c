@@ -522,13 +522,66 @@ Test(github, compare_refs_are_one_segment_or_refused)
  * another '.' or a '/', is refused by the schema and, without the schema, by the run hook with
  * ERR_SCHEMA naming the ref; both say the same, and refs that pass reach the API as one segment
  * that splits back into the same pair. */
+struct compare_case {
+	const char *base, *head;
+	const char *refused;	/* the param named in the refusal, or NULL: sent */
+	int rc;			/* when sent: the fake knows the refs, or 404 */
+};
+
+/* The schema's verdict on one pair. */
+static void
+compare_schema(const struct compare_case *c, json_t *args)
+{
+	const struct tool_op *op = tool_op_find(&tool_fam_github_actions, "compare_commits");
+	json_t *v = json_deep_copy(args);
+	char e[256];
+	int rc;
+
+	cr_assert_eq(tool_schema_init(e, sizeof(e)), 0, "%s", e);
+	rc = tool_args_validate(op, v, e, sizeof(e));
+	json_decref(v);
+	if (c->refused != NULL)
+		cr_assert(rc == ERR_SCHEMA && strncmp(e, c->refused, strlen(c->refused)) == 0,
+		    "%s...%s: schema said %d '%s'", c->base, c->head, rc, e);
+	else
+		cr_assert_eq(rc, 0, "%s...%s: schema said '%s'", c->base, c->head, e);
+}
+
+/* The run hook's verdict on one pair, without the schema, and what reached the API. */
+static void
+compare_hook(const struct compare_case *c, json_t *args)
+{
+	size_t n0 = fake_count(&T.fake), nb = strlen(c->base);
+	struct tool_err err;
+	const char *bh;
+	json_t *r, *log;
+	int rc;
+
+	rc = harness_call_unchecked(&T.h, &tool_fam_github_actions, "compare_commits", args, &r,
+	    &err);
+	log = famb_log_since(&T, n0);
+	if (c->refused != NULL) {
+		cr_assert(rc == ERR_SCHEMA && err.code == ERR_SCHEMA && r == NULL,
+		    "%s...%s: run hook gave %d", c->base, c->head, rc);
+		cr_assert(strncmp(err.text, c->refused, strlen(c->refused)) == 0 &&
+		    strstr(err.text, "ambiguous"), "%s", err.text);
+		cr_assert_eq(json_array_size(log), 0, "%s...%s: sent", c->base, c->head);
+	} else {
+		cr_assert_eq(rc, c->rc, "%s...%s: %s", c->base, c->head, err.text);
+		cr_assert_eq(json_array_size(log), 1);
+		bh = json_string_value(json_object_get(json_object_get(json_array_get(log, 0),
+		    "params"), "basehead"));
+		cr_assert(bh && strncmp(bh, c->base, nb) == 0 && strstr(bh, "...") == bh + nb &&
+		    strcmp(bh + nb + 3, c->head) == 0, "%s...%s reached the API as '%s'", c->base,
+		    c->head, bh);
+	}
+	json_decref(log);
+	json_decref(r);
+}
+
 Test(github, compare_refs_that_make_basehead_ambiguous_are_refused)
 {
-	static const struct {
-		const char *base, *head;
-		const char *refused;	/* the param named in the refusal, or NULL: sent */
-		int rc;			/* when sent: the fake knows the refs, or 404 */
-	} cases[] = {
+	static const struct compare_case cases[] = {
 		{ ".", "main", "base", 0 }, { "v1.", "main", "base", 0 },
 		{ "main", ".x", "head", 0 }, { "v1.0.0", ".", "head", 0 },
 		{ "v1...main", "x", "base", 0 }, { "a", "b...c", "head", 0 },
@@ -540,52 +593,13 @@ Test(github, compare_refs_that_make_basehead_ambiguous_are_refused)
 		{ "a//b", "c/d", NULL, ERR_NOTFOUND },
 		{ "1a2b3c4d", "feature/x.y", NULL, ERR_NOTFOUND },
 	};
-	const struct tool_op *op = tool_op_find(&tool_fam_github_actions, "compare_commits");
-	char e[256];
 
-	cr_assert_eq(tool_schema_init(e, sizeof(e)), 0, "%s", e);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *a = json_pack("{s:s, s:s, s:s, s:s}", "owner", "octo-org", "repo",
-		    "hello-world", "base", cases[i].base, "head", cases[i].head), *v, *r, *log;
-		size_t n0 = fake_count(&T.fake);
-		struct tool_err err;
-		const char *bh;
-		int rc;
+		    "hello-world", "base", cases[i].base, "head", cases[i].head);
 
-		v = json_deep_copy(a);
-		rc = tool_args_validate(op, v, e, sizeof(e));
-		json_decref(v);
-		if (cases[i].refused != NULL)
-			cr_assert(rc == ERR_SCHEMA && strncmp(e, cases[i].refused,
-			    strlen(cases[i].refused)) == 0, "%s...%s: schema said %d '%s'",
-			    cases[i].base, cases[i].head, rc, e);
-		else
-			cr_assert_eq(rc, 0, "%s...%s: schema said '%s'", cases[i].base,
-			    cases[i].head, e);
-		rc = harness_call_unchecked(&T.h, &tool_fam_github_actions, "compare_commits", a,
-		    &r, &err);
-		log = famb_log_since(&T, n0);
-		if (cases[i].refused != NULL) {
-			cr_assert(rc == ERR_SCHEMA && err.code == ERR_SCHEMA && r == NULL,
-			    "%s...%s: run hook gave %d", cases[i].base, cases[i].head, rc);
-			cr_assert(strncmp(err.text, cases[i].refused,
-			    strlen(cases[i].refused)) == 0 && strstr(err.text, "ambiguous"), "%s",
-			    err.text);
-			cr_assert_eq(json_array_size(log), 0, "%s...%s: sent", cases[i].base,
-			    cases[i].head);
-		} else {
-			cr_assert_eq(rc, cases[i].rc, "%s...%s: %s", cases[i].base, cases[i].head,
-			    err.text);
-			cr_assert_eq(json_array_size(log), 1);
-			bh = json_string_value(json_object_get(json_object_get(
-			    json_array_get(log, 0), "params"), "basehead"));
-			cr_assert(bh && strncmp(bh, cases[i].base, strlen(cases[i].base)) == 0 &&
-			    strstr(bh, "...") == bh + strlen(cases[i].base) &&
-			    strcmp(bh + strlen(cases[i].base) + 3, cases[i].head) == 0,
-			    "%s...%s reached the API as '%s'", cases[i].base, cases[i].head, bh);
-		}
-		json_decref(log);
-		json_decref(r);
+		compare_schema(&cases[i], a);
+		compare_hook(&cases[i], a);
 		json_decref(a);
 	}
 }
