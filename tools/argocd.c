@@ -142,18 +142,30 @@ argo_req(struct http_req *req, const char *method, const struct tool_call *call,
 	return 0;
 }
 
+/* The string arguments map[i][0] present in the call, as query parameters named map[i][1]. */
+static int
+argo_query_map(struct http_req *req, const struct tool_call *call, const char *const (*map)[2],
+    size_t n)
+{
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *v = arg_str(call, map[i][0]);
+
+		if (v && (r = http_query_add(req, map[i][1], v)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* appNamespace (and project when given) as query parameters. */
 static int
 argo_query_app(struct http_req *req, const struct tool_call *call)
 {
-	const char *ns = arg_str(call, "app_namespace"), *proj = arg_str(call, "project");
-	int r = 0;
+	static const char *const q[][2] = { { "app_namespace", "appNamespace" },
+	    { "project", "project" } };
 
-	if (ns && (r = http_query_add(req, "appNamespace", ns)) < 0)
-		return r;
-	if (proj && (r = http_query_add(req, "project", proj)) < 0)
-		return r;
-	return 0;
+	return argo_query_map(req, call, q, sizeof(q) / sizeof(q[0]));
 }
 
 /* Make the exchange and decode the JSON answer (into *out when out != NULL). */
@@ -273,15 +285,9 @@ op_list_applications(struct tool_io *io, const struct tool_call *call, json_t **
 	size_t i;
 	int r;
 
-	if ((r = argo_req(&req, "GET", call, false, NULL, err)) < 0)
-		return r;
-	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		const char *v = arg_str(call, q[i][0]);
-
-		if (v && (r = http_query_add(&req, q[i][1], v)) < 0)
-			return r;
-	}
-	if ((r = argo_do(io, call, &req, &list, err)) < 0)
+	if ((r = argo_req(&req, "GET", call, false, NULL, err)) < 0 ||
+	    (r = argo_query_map(&req, call, q, sizeof(q) / sizeof(q[0]))) < 0 ||
+	    (r = argo_do(io, call, &req, &list, err)) < 0)
 		return r;
 	items = json_object_get(list, "items");
 	out = json_array();
@@ -332,15 +338,9 @@ op_get_resources(struct tool_io *io, const struct tool_call *call, json_t **resu
 	int r;
 
 	if ((r = argo_req(&req, "GET", call, true, "/resource-tree", err)) < 0 ||
-	    (r = argo_query_app(&req, call)) < 0)
-		return r;
-	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		const char *v = arg_str(call, q[i][0]);
-
-		if (v && (r = http_query_add(&req, q[i][1], v)) < 0)
-			return r;
-	}
-	if ((r = argo_do(io, call, &req, &tree, err)) < 0)
+	    (r = argo_query_app(&req, call)) < 0 ||
+	    (r = argo_query_map(&req, call, q, sizeof(q) / sizeof(q[0]))) < 0 ||
+	    (r = argo_do(io, call, &req, &tree, err)) < 0)
 		return r;
 	nodes = json_object_get(tree, "nodes");
 	out = json_array();
@@ -448,12 +448,8 @@ logs_query(struct http_req *req, const struct tool_call *call)
 	json_t *v;
 	int r;
 
-	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		const char *s = arg_str(call, q[i][0]);
-
-		if (s && (r = http_query_add(req, q[i][1], s)) < 0)
-			return r;
-	}
+	if ((r = argo_query_map(req, call, q, sizeof(q) / sizeof(q[0]))) < 0)
+		return r;
 	if ((v = json_object_get(call->args, "tail_lines")) && json_is_integer(v) &&
 	    (r = http_query_add_int(req, "tailLines", json_integer_value(v))) < 0)
 		return r;
