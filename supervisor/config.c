@@ -602,11 +602,12 @@ check_refs(struct ld *l)
 			if ((cr = find_cred(c, ep->credential)) == NULL)
 				ydoc_errf(l->e, l->d, &pos, "endpoint '%s': unknown credential '%s'",
 				    ep->name ? ep->name : "?", ep->credential);
-			else if (ep->tenant == NULL || strcmp(cr->tenant, ep->tenant) != 0)
+			else if (ep->tenant == NULL || cr->tenant == NULL ||
+			    strcmp(cr->tenant, ep->tenant) != 0)
 				ydoc_errf(l->e, l->d, &pos,
 				    "endpoint '%s': credential '%s' belongs to tenant '%s', "
 				    "not to the endpoint's tenant", ep->name ? ep->name : "?",
-				    ep->credential, cr->tenant);
+				    ep->credential, cr->tenant ? cr->tenant : "?");
 		}
 		for (size_t j = 0; j < i; j++)
 			if (ep->name && c->endpoints[j].name &&
@@ -659,7 +660,7 @@ load_root(struct ld *l, const struct ydoc_node *root)
 {
 	static const char *const keys[] = { "runtime_dir", "state_dir", "libexec_dir", "control",
 		"workers", "limits", "tenants", "credentials", "endpoints", "models", "agents",
-		"policies", "audit", "vars", "metrics", NULL };
+		"policies", "audit", "vars", "metrics", "binaries", NULL };
 	static const char *const wkeys[] = { "isolation", NULL };
 	static const char *const lkeys[] = { "call_deadline", "drain", NULL };
 	struct config *c = l->c;
@@ -705,6 +706,13 @@ load_root(struct ld *l, const struct ydoc_node *root)
 		load_audit(l, n);
 	if ((n = ydoc_get(root, "vars")) != NULL)
 		load_vars(l, n);
+	if ((n = ydoc_get(root, "binaries")) != NULL && ydoc_want(l->e, l->d, n, YDOC_MAP) == 0) {
+		static const char *const bkeys[] = { "kubectl", "flux", NULL };
+
+		ydoc_check_keys(l->e, l->d, n, bkeys);
+		get_path(l, n, "kubectl", false, &c->kubectl);
+		get_path(l, n, "flux", false, &c->flux);
+	}
 	if ((n = ydoc_get(root, "metrics")) != NULL)
 		load_metrics(l, n);
 	if ((n = ydoc_get(root, "policies")) != NULL) {
@@ -733,6 +741,8 @@ set_defaults(struct config *c)
 	if (!c->control_socket && asprintf(&c->control_socket, "%s/ctl.sock", c->runtime_dir) < 0)
 		return -ENOMEM;
 	if (!c->audit_path && asprintf(&c->audit_path, "%s/audit/audit.jsonl", c->state_dir) < 0)
+		return -ENOMEM;
+	if (!c->kubectl && !(c->kubectl = strdup("/usr/bin/kubectl")))
 		return -ENOMEM;
 	if (!c->call_deadline_ms)
 		c->call_deadline_ms = LIM_CALL_DEADLINE_MS;
@@ -865,6 +875,7 @@ config_free(struct config *c)
 	free_list(c->var_values, c->nvars);
 	free(c->path); free(c->dir); free(c->runtime_dir); free(c->state_dir);
 	free(c->libexec_dir); free(c->control_socket); free(c->audit_path);
+	free(c->kubectl); free(c->flux);
 	free(c->metrics_textfile);
 	free(c);
 }

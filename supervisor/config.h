@@ -104,6 +104,8 @@ struct config {
 	char *state_dir;		/* default /var/lib/corral */
 	char *libexec_dir;		/* where corral-worker, corral-agent, corral-jail live */
 	char *control_socket;		/* default <runtime_dir>/ctl.sock */
+	char *kubectl;			/* binaries.kubectl: pinned for the flux worker */
+	char *flux;			/* binaries.flux: optional */
 	bool shared_isolation;		/* workers.isolation: shared */
 	uint32_t call_deadline_ms;
 	uint32_t drain_ms;

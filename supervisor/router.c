@@ -164,11 +164,34 @@ audit_base(const char *type, const struct origin *o, const char *family, const c
 	    "op", op ? op : "");
 }
 
+/* A configuration file named by the endpoint (CA bundle, kubeconfig), read whole; NULL when
+ * missing or larger than LIM_ARGS_MAX (the context's cap). */
+static char *
+read_small(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = calloc(1, LIM_ARGS_MAX / 2 + 1)) != NULL) {
+		n = fread(buf, 1, LIM_ARGS_MAX / 2 + 1, f);
+		if (n > LIM_ARGS_MAX / 2 || ferror(f)) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
 /* The call context handed to the worker: the endpoint (from config only) and the secret. */
 static json_t *
 make_ctx(struct sup *s, const struct cfg_endpoint *ep, const char *secret)
 {
-	json_t *e = json_object(), *rh = json_array();
+	json_t *e = json_object(), *rh = json_array(), *kubeconfig = NULL;
+	char *text = NULL;
 
 	if (ep != NULL) {
 		json_object_set_new(e, "name", json_string(ep->name));
@@ -184,9 +207,20 @@ make_ctx(struct sup *s, const struct cfg_endpoint *ep, const char *secret)
 		json_object_set_new(e, "connect_timeout_ms", json_integer(ep->connect_timeout_ms));
 		for (size_t i = 0; i < ep->nredirect_hosts; i++)
 			json_array_append_new(rh, json_string(ep->redirect_hosts[i]));
+		if (ep->ca_file && (text = read_small(ep->ca_file)) != NULL) {
+			/* Workers cannot read files of the host: certificates travel as text. */
+			json_object_set_new(e, "ca_pem", json_string(text));
+			free(text);
+		}
+		if (strcmp(ep->family, "flux") == 0)
+			json_object_set_new(e, "allow_exec_plugins", json_boolean(ep->allow_exec_plugins));
+		if (ep->kubeconfig && (text = read_small(ep->kubeconfig)) != NULL)
+			kubeconfig = json_string(text);
+		free(text);
 	}
 	json_object_set_new(e, "redirect_hosts", rh);
-	return json_pack("{s:o, s:s?}", "endpoint", e, "secret", secret);
+	return json_pack("{s:o, s:s?, s:o?}", "endpoint", e, "secret", secret, "kubeconfig",
+	    kubeconfig);
 }
 
 const char *sup_cred_get(struct sup *s, const char *name, const char *tenant);
@@ -195,12 +229,16 @@ static int
 dispatch(struct sup *s, const struct origin *o, struct call *c, const struct tool_op *op,
     bool dry_run)
 {
-	const struct cfg_endpoint *ep = config_endpoint(s->cfg, c->family, o->tenant, NULL);
+	/* flux: the caller names one of its tenant's configured clusters, never a URL or file */
+	const struct cfg_endpoint *ep = config_endpoint(s->cfg, c->family, o->tenant,
+	    json_string_value(json_object_get(c->args, "cluster")));
 	const char *secret = NULL;
 	struct msg m = { .type = MSG_WORK, .id = c->id, .dry_run = dry_run };
 	json_t *ctx;
 	int r;
 
+	if (ep == NULL && json_is_string(json_object_get(c->args, "cluster")))
+		return ERR_NOTFOUND;	/* not one of this tenant's clusters */
 	if (strcmp(c->family, "model") == 0) {
 		/* The model gateway: the caller's configured model, never one it names. */
 		if ((r = sup_model_ctx(s, o, &ctx, &secret)) < 0)

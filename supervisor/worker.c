@@ -266,8 +266,13 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 		}
 #ifndef CORRAL_SANITIZED	/* sanitizer shadow memory needs terabytes of address space */
 		if (t && t->limits.memory) {
+			uint64_t as = t->limits.memory;
+
+			/* kubectl (Go) reserves ~768 MiB of address space before it does anything */
+			if (w->kind == TOOL_KIND_EXEC && as < (1ull << 30))
+				as = 1ull << 30;
 			ARG("--rlimit-as");
-			FMT("%llu", (unsigned long long)t->limits.memory);
+			FMT("%llu", (unsigned long long)as);
 		}
 #endif
 	}
@@ -295,6 +300,15 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 		ARG(ipc_prog ? "--env" : "--exec-slot");
 		ARG(ipc_prog ? "CORRAL_SOCKET=/ipc/sock" : ext->exec);
 	}
+	if (w->kind == TOOL_KIND_EXEC) {
+		/* The pinned binaries, opened by the jail: fds 1001 (kubectl), 1002 (flux). */
+		ARG("--exec-slot");
+		ARG(s->cfg->kubectl);
+		if (s->cfg->flux) {
+			ARG("--exec-slot");
+			ARG(s->cfg->flux);
+		}
+	}
 	ARG("--");
 	if (ipc_prog) {
 		ARG(ext->exec);
@@ -315,6 +329,14 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 		ARG(w->family->name);
 		ARG("--socket");
 		ARG("/ipc/sock");
+		if (w->kind == TOOL_KIND_EXEC) {
+			ARG("--kubectl");
+			ARG(s->cfg->kubectl);
+			if (s->cfg->flux) {
+				ARG("--flux");
+				ARG(s->cfg->flux);
+			}
+		}
 	}
 	argv[n] = NULL;
 #undef ARG
