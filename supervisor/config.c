@@ -166,7 +166,8 @@ load_limits(struct ld *l, const struct ydoc_node *m, struct cfg_limits *lim)
 		ydoc_size(l->e, l->d, n, &lim->fsize);
 	if ((n = ydoc_get(m, "pids")) != NULL && ydoc_int(l->e, l->d, n, 1, 65536, &v) == 0)
 		lim->pids = (uint32_t)v;
-	if ((n = ydoc_get(m, "nofile")) != NULL && ydoc_int(l->e, l->d, n, 16, 65536, &v) == 0)
+	/* below the exec slots (fd 1000+), which must stay out of reach */
+	if ((n = ydoc_get(m, "nofile")) != NULL && ydoc_int(l->e, l->d, n, 16, 900, &v) == 0)
 		lim->nofile = (uint32_t)v;
 	if ((n = ydoc_get(m, "tokens_per_day")) != NULL &&
 	    ydoc_int(l->e, l->d, n, 0, INT64_MAX, &v) == 0)

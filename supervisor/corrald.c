@@ -425,6 +425,55 @@ sup_reload(struct sup *s)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- unclean stops */
+
+/* <state_dir>/corrald.running exists while corrald runs (it holds the pid). Found at start,
+ * it says the previous corrald did not stop cleanly (killed, crashed, power lost): the audit
+ * log gets a recovery record naming it, after whatever audit_open() itself recovered. */
+static void
+running_marker_path(const struct sup *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/corrald.running", s->cfg->state_dir);
+}
+
+static void
+unclean_check(struct sup *s)
+{
+	char path[4096], old[32] = "";
+	FILE *f;
+
+	running_marker_path(s, path, sizeof(path));
+	if ((f = fopen(path, "re")) != NULL) {
+		json_t *rec;
+
+		if (fgets(old, sizeof(old), f) == NULL)
+			old[0] = '\0';
+		old[strcspn(old, "\n")] = '\0';
+		fclose(f);
+		rec = json_pack("{s:s, s:s, s:s}", "type", "recovery", "event", "unclean-stop",
+		    "previous_pid", old);
+		sup_audit(s, rec);
+		json_decref(rec);
+		log_kv(LOG_WARNING, "the previous corrald did not stop cleanly", "previous_pid", old,
+		    NULL);
+	}
+	if ((f = fopen(path, "we")) != NULL) {
+		fprintf(f, "%d\n", (int)getpid());
+		fflush(f);
+		fsync(fileno(f));
+		fclose(f);
+	}
+}
+
+static void
+running_marker_remove(struct sup *s)
+{
+	char path[4096];
+
+	running_marker_path(s, path, sizeof(path));
+	unlink(path);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void
@@ -552,6 +601,7 @@ main(int argc, char **argv)
 		log_msg(LOG_ERR, "start: %s", err_str(r));
 		return 1;
 	}
+	unclean_check(&s);
 	{
 		json_t *rec = json_pack("{s:s, s:s, s:i}", "type", "lifecycle", "event", "start",
 		    "pid", (int)getpid());
@@ -572,6 +622,7 @@ main(int argc, char **argv)
 	}
 	ctl_close_all(&s);
 	sup_ops_stopped(&s);
+	running_marker_remove(&s);
 	sup_modules_close(&s);
 	worker_free_all(&s);
 	for (size_t i = 0; i < nagent_slots; i++)

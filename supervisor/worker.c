@@ -264,6 +264,14 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 			ARG("--rlimit-nproc");
 			FMT("%u", t->limits.pids);
 		}
+		if (t && t->limits.nofile) {
+			ARG("--rlimit-nofile");
+			FMT("%u", t->limits.nofile);
+		}
+		if (t && t->limits.fsize) {
+			ARG("--rlimit-fsize");
+			FMT("%llu", (unsigned long long)t->limits.fsize);
+		}
 #ifndef CORRAL_SANITIZED	/* sanitizer shadow memory needs terabytes of address space */
 		if (t && t->limits.memory) {
 			uint64_t as = t->limits.memory;
@@ -282,7 +290,9 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 		ARG("--keep-fd");
 		ARG("3");
 	}
-	ARG("--bind-rw");
+	/* The socket directory is read-only inside: connecting needs no write access, and a
+	 * worker must not be able to fill the host's disk through it. */
+	ARG("--bind-ro");
 	FMT("%s:/ipc", w->dir);
 	if (w->kind == TOOL_KIND_AGENT && w->state_dir) {
 		ARG("--bind-rw");
