@@ -918,7 +918,7 @@ hog(const char *profile, bool no_seccomp, const char *mode, const char *arg, con
 		av[n++] = "--no-seccomp";
 	av[n++] = "--uid";
 	av[n++] = uid;
-	av[n++] = "--bind-rw";
+	av[n++] = "--bind-ro";	/* corrald binds the socket directory read-only */
 	av[n++] = bind;
 	av[n++] = "--";
 	av[n++] = hx_bin("hog");
