@@ -303,8 +303,10 @@ struct caps {
 static json_t *
 shape_series(json_t *s, struct caps *c)
 {
-	json_t *o = json_pack("{s:O}", "metric", json_object_get(s, "metric") ?
-	    json_object_get(s, "metric") : json_object());
+	json_t *m = json_object_get(s, "metric");
+	/* "O" takes a reference, "o" steals one: a fresh empty object must be stolen */
+	json_t *o = m ? json_pack("{s:O}", "metric", m) : json_pack("{s:o}", "metric",
+	    json_object());
 	json_t *vals = json_object_get(s, "values"), *h;
 
 	if (json_is_array(json_object_get(s, "value")))
