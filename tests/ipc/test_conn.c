@@ -73,7 +73,7 @@ teardown(void)
 	rmdir(dir);
 }
 
-TestSuite(conn, .init = setup, .fini = teardown, .timeout = 20);
+TestSuite(conn, .init = setup, .fini = teardown, .timeout = 60);	/* 8 MiB frames on a busy 2-core machine */
 
 /* Spawn peer_dialer. With gate, it waits for a byte on a pipe before dialing: *gate_fd gets
  * the write end. posix_spawn execs at once (nng must not run in a forked child). */
@@ -287,6 +287,8 @@ raw_sender(void)
 
 	snprintf(url, sizeof(url), "ipc://%s", sock);
 	cr_assert_eq(nng_pair0_open(&s), 0);
+	/* a send that cannot complete fails the test with a message instead of hanging it */
+	cr_assert_eq(nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 15000), 0);
 	cr_assert_eq(nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, count_removed, NULL), 0);
 	cr_assert_eq(nng_dial(s, url, NULL, 0), 0);
 	return s;
