@@ -114,6 +114,9 @@ cmd_status(int argc, char **argv)
 		    json_string_value(json_object_get(w, "state")),
 		    json_integer_value(json_object_get(w, "restarts")),
 		    json_integer_value(json_object_get(w, "uptime_ms")) / 1000, conf);
+		if (json_object_get(c, "exec_reported"))
+			printf("%-32s   exec: %s\n", "",
+			    json_string_value(json_object_get(c, "exec_reported")));
 	}
 	json_decref(j);
 	free(res);

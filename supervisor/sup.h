@@ -57,6 +57,7 @@ struct worker {
 	size_t err_len;
 	char *dir, *sock;
 	char *state_dir;		/* agents: their private writable directory */
+	char *enforced;			/* exec: what the worker reports it pins and proxies */
 	int64_t started_ms, ready_ms, deadline_ms, backoff_ms;
 	uint32_t restarts;
 	int64_t deaths[8];		/* times of recent deaths (ring) */

@@ -716,6 +716,12 @@ worker_on_conn(struct sup *s, struct worker *w)
 		} else if (m.type == MSG_HELLO) {
 			on_hello(s, w, &m);
 		} else if (m.type == MSG_LOG) {
+			/* The exec worker says once what it pins and proxies: shown in status
+			 * (as the worker's own report, next to what corrald verified itself). */
+			if (w->kind == TOOL_KIND_EXEC && strncmp(m.text, "exec kind: ", 11) == 0) {
+				free(w->enforced);
+				w->enforced = strndup(m.text + 11, 600);
+			}
 			sup_ops_worker_log(s, w, m.level, m.text, "log");
 		} else if (m.type != MSG_PONG) {
 			router_from_worker(s, w, &m);
@@ -864,6 +870,8 @@ worker_status_json(const struct worker *w, int64_t now)
 	json_object_set_new(o, "family", json_string(w->family ? w->family->name : ""));
 	if (w->agent)
 		json_object_set_new(o, "agent", json_string(w->agent));
+	if (w->enforced)
+		json_object_set_new(conf, "exec_reported", json_string(w->enforced));
 	json_object_set_new(o, "confinement", conf);
 	json_object_set_new(o, "inflight", json_integer(w->inflight));
 	if (w->last_reason[0])
@@ -987,6 +995,7 @@ worker_free_all(struct sup *s)
 		free(w->dir);
 		free(w->sock);
 		free(w->state_dir);
+		free(w->enforced);
 		free(w);
 	}
 	free(s->workers);

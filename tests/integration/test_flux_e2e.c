@@ -95,6 +95,16 @@ Test(flux_e2e, ops_through_corrald)
 	hx_start(&h, 1);
 
 	cr_assert_eq(hx_ctl(&h, &out, get), 0, "%s", out);
+	free(out);
+	{
+		/* status shows what the exec worker pins and proxies */
+		const char *stv[] = { "status", NULL };
+
+		cr_assert_eq(hx_ctl(&h, &out, stv), 0, "%s", out);
+		cr_assert(strstr(out, "exec: kubectl pinned at fd 1001"), "%s", out);
+		free(out);
+	}
+	cr_assert_eq(hx_ctl(&h, &out, get), 0, "%s", out);
 	cr_assert(strstr(out, "\"name\": \"apps\""), "%s", out);
 	cr_assert(strstr(out, "\"ready\": true"), "%s", out);
 	free(out);
