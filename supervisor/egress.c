@@ -127,6 +127,28 @@ egress_allowed(struct sup *s, struct worker *w, const char *host, unsigned port)
 {
 	struct config *c = s->cfg;
 
+	/* The model gateway may reach the configured models' base URLs only. The endpoint
+	 * returned is made from the model's entry and used at once (single-threaded loop). */
+	if (w->family && strcmp(w->family->name, "model") == 0) {
+		static struct cfg_endpoint model_ep;
+
+		for (size_t i = 0; i < c->nmodels; i++) {
+			const struct cfg_model *m = &c->models[i];
+			char h[256];
+			unsigned p;
+
+			if (m->base_url == NULL || url_hostport(m->base_url, h, sizeof(h), &p) < 0 ||
+			    strcasecmp(h, host) != 0 || p != port)
+				continue;
+			memset(&model_ep, 0, sizeof(model_ep));
+			model_ep.family = (char *)"model";
+			model_ep.name = m->name;
+			model_ep.url = m->base_url;
+			model_ep.allow_private = m->allow_private;
+			return &model_ep;
+		}
+		return NULL;
+	}
 	for (size_t i = 0; w->family && i < c->nendpoints; i++) {
 		const struct cfg_endpoint *ep = &c->endpoints[i];
 		char h[256];

@@ -167,36 +167,3 @@ sup_model_usage(struct sup *s, const struct call *c, const json_t *result, json_
 	json_object_set_new(rec, "usage", json_pack("{s:I, s:I}", "input_tokens", in,
 	    "output_tokens", out));
 }
-
-/* May the gateway worker of tenant connect to host:port? Only the configured base URLs. */
-bool sup_model_egress(struct sup *s, const char *host, unsigned port, bool *allow_private);
-
-bool
-sup_model_egress(struct sup *s, const char *host, unsigned port, bool *allow_private)
-{
-	for (size_t i = 0; i < s->cfg->nmodels; i++) {
-		const struct cfg_model *m = &s->cfg->models[i];
-		const char *p, *end;
-		char h[256];
-		unsigned mp;
-		size_t n;
-
-		if (m->base_url == NULL || (p = strstr(m->base_url, "://")) == NULL)
-			continue;
-		p += 3;
-		mp = strncmp(m->base_url, "https", 5) == 0 ? 443 : 80;
-		end = p + strcspn(p, ":/");
-		n = (size_t)(end - p);
-		if (n == 0 || n >= sizeof(h))
-			continue;
-		memcpy(h, p, n);
-		h[n] = '\0';
-		if (*end == ':')
-			mp = (unsigned)strtoul(end + 1, NULL, 10);
-		if (strcasecmp(h, host) == 0 && mp == port) {
-			*allow_private = m->allow_private;
-			return true;
-		}
-	}
-	return false;
-}
