@@ -50,12 +50,14 @@ struct bx {
 	char dir[256];
 	char cfg[300], sock[300], log[300], audit[300];
 	pid_t pid;
+	int ready, failed;		/* workers, as bx_start last saw them */
 };
 
 /* A private directory with corral.yaml: runtime/state/libexec dirs, then body. */
 int bx_config(struct bx *b, const char *body);
 int bx_file(struct bx *b, const char *name, const char *text);
-/* Start corrald; wait until want_ready workers are ready (timeout_ms). 0 or -1. */
+/* Start corrald; wait until want_ready workers are ready (timeout_ms). 0, -1 (timeout, corrald
+ * died), or -2 when the workers that are not ready have failed (corrald gave up on them). */
 int bx_start(struct bx *b, int want_ready, int timeout_ms);
 int bx_stop(struct bx *b);
 void bx_cleanup(struct bx *b);

@@ -112,11 +112,23 @@ bx_start(struct bx *b, int want_ready, int timeout_ms)
 		int ready = 0;
 		size_t i;
 
-		json_array_foreach(json_object_get(st, "workers"), i, w)
-			ready += strcmp(json_string_value(json_object_get(w, "state")), "ready") == 0;
+		int failed = 0;
+
+		json_array_foreach(json_object_get(st, "workers"), i, w) {
+			const char *state = json_string_value(json_object_get(w, "state"));
+
+			ready += strcmp(state, "ready") == 0;
+			failed += strcmp(state, "failed") == 0;
+		}
 		json_decref(st);
+		b->ready = ready;
+		b->failed = failed;
 		if (st && ready >= want_ready)
 			return 0;
+		if (st && failed > 0 && ready + failed >= want_ready) {
+			bench_log("corrald: %d workers failed (too many deaths)", failed);
+			return -2;
+		}
 		if (bench_now_ns() > end || waitpid(b->pid, NULL, WNOHANG) == b->pid) {
 			bench_log("corrald: %d of %d workers ready; log in %s", ready, want_ready,
 			    b->log);

@@ -273,7 +273,7 @@ bench_hosted(const struct opts *o)
 	char *body = malloc(cap), name[64], note[160], *log;
 	long rss, pss, base_rss = 0, base_pss = sleep_pss(&base_rss);
 	int64_t t0;
-	int nproc;
+	int nproc, r = 0;
 	struct bx b;
 
 	len += (size_t)snprintf(body + len, cap - len, "audit: { fsync: batch }\ntenants:\n");
@@ -287,11 +287,9 @@ bench_hosted(const struct opts *o)
 	snprintf(name, sizeof(name), "supervisor + workers, %d agents, PSS", n);
 	t0 = bench_now_ns();
 	if (bx_config(&b, body) < 0 || bx_file(&b, "agent.yaml", agent_yaml) < 0 ||
-	    bx_start(&b, n, 900000) < 0) {
-		log = bench_read(b.log);
+	    (r = bx_start(&b, n, 900000)) == -1) {
 		snprintf(note, sizeof(note), "not all %d agents became ready in 15 min", n);
 		row_na("4e", name, note);
-		free(log);
 	} else {
 		double start_s = (double)(bench_now_ns() - t0) / 1e9;
 		int timeouts = 0;
@@ -302,11 +300,14 @@ bench_hosted(const struct opts *o)
 		for (char *p = log; (p = strstr(p, "no verified hello in time")) != NULL; p++)
 			timeouts++;
 		free(log);
-		snprintf(note, sizeof(note), "%d processes, RSS %.0f MiB; all ready after %.0f s, "
-		    "%d hello timeouts on the way", nproc, rss / 1024.0, start_s, timeouts);
+		/* agents corrald gave up on (five deaths in a minute) fail the row whatever the
+		 * memory: they are not hosted */
+		snprintf(note, sizeof(note), "%d processes, RSS %.0f MiB; %d ready, %d failed after "
+		    "%.0f s; %d hello timeouts on the way", nproc, rss / 1024.0, b.ready, b.failed,
+		    start_s, timeouts);
 		row_add("4e", name, (double)pss / 1024.0, "MiB", "N x (/bin/sleep + jail) PSS",
-		    (double)base_pss * n / 1024.0, "<= 2048 MiB", pss / 1024.0 <= 2048 ? V_PASS :
-		    V_MISS, note);
+		    (double)base_pss * n / 1024.0, "<= 2048 MiB", r == 0 && pss / 1024.0 <= 2048 ?
+		    V_PASS : V_MISS, note);
 	}
 	bx_cleanup(&b);
 	free(body);
