@@ -70,6 +70,7 @@ struct worker {
 	bool seccomp, netns, userns;
 	bool present;			/* still in the config (reload) */
 	bool proto_violation;
+	bool hello_pending;		/* HELLO came before the jail's pid line */
 };
 
 struct sup {

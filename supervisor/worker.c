@@ -155,6 +155,7 @@ worker_cleanup(struct sup *s, struct worker *w)
 	if (w->pid)
 		w->last_pid = w->pid;
 	w->pid = 0;
+	w->hello_pending = false;
 	w->verified = false;
 }
 
@@ -692,7 +693,9 @@ on_hello(struct sup *s, struct worker *w, struct msg *m)
 		return;
 	}
 	if (w->pid == 0) {
-		worker_violation(s, w, "%s", "hello before the jail reported the pid");
+		/* The worker (a child of its jail, as ipc_conn_expect_child checked) was quicker
+		 * than the jail's status line: act on the HELLO once the pid is known. */
+		w->hello_pending = true;
 		return;
 	}
 	worker_event(s, w, WE_HELLO);
@@ -749,6 +752,16 @@ worker_on_status(struct sup *s, struct worker *w)
 				w->pid = (pid_t)v;
 				ipc_conn_expect(w->conn, w->pid, geteuid() == 0 && w->uid ? w->uid :
 				    geteuid());
+				if (w->hello_pending) {
+					pid_t pp;
+
+					w->hello_pending = false;
+					if (ipc_conn_peer(w->conn, &pp, NULL) == 0 && pp == w->pid)
+						worker_event(s, w, WE_HELLO);
+					else
+						worker_violation(s, w, "%s", "hello from another "
+						    "process than the one the jail started");
+				}
 			} else if (sscanf(w->status_buf, "landlock %ld", &v) == 1) {
 				w->landlock_abi = (int)v;
 			} else if (sscanf(w->status_buf, "netns %ld", &v) == 1) {
