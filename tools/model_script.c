@@ -11,9 +11,10 @@
  *
  * Stateless, so one gateway serves any number of runs: the turn is the number of assistant
  * messages after the conversation's last user message (earlier exchanges that an agent's
- * memory put in front do not count). "expect" is checked against the tool results since the
- * last assistant message (tool, tool_result_contains) or every earlier message
- * (history_contains); a miss fails the call naming what was missing. Call ids are
+ * memory put in front do not count). "expect" (one map, or a list of maps that must all hold)
+ * is checked against the tool results since the last assistant message (tool,
+ * tool_result_contains) or every earlier message (history_contains); a miss fails the call
+ * naming what was missing. Call ids are
  * "call_<turn>_<k>". Without "usage", tokens are estimated as bytes / 4. */
 #include <errno.h>
 #include <stdio.h>
@@ -191,7 +192,7 @@ history_has(const json_t *msgs, const char *text)
 }
 
 static int
-check_expect(struct script *s, const struct ydoc_node *ex, const json_t *msgs, size_t turn,
+check_one(struct script *s, const struct ydoc_node *ex, const json_t *msgs, size_t turn,
     struct tool_err *err)
 {
 	static const char *const keys[] = { "tool", "tool_result_contains", "history_contains",
@@ -221,6 +222,27 @@ check_expect(struct script *s, const struct ydoc_node *ex, const json_t *msgs, s
 		    "conversation to contain \"%.200s\"", turn, ex->line, hist);
 		return ERR_PROTO;
 	}
+	return 0;
+}
+
+/* One expectation, or a list of them that must all hold (a turn after several calls checks
+ * each result: an allowed one and a denied one). */
+static int
+check_expect(struct script *s, const struct ydoc_node *ex, const json_t *msgs, size_t turn,
+    struct tool_err *err)
+{
+	int r;
+
+	if (ex->type != YDOC_SEQ)
+		return check_one(s, ex, msgs, turn, err);
+	if (ex->n > LIM_MODEL_CALLS_MAX) {
+		ydoc_errf(&s->errs, s->doc, ex, "at most %u expectations per turn",
+		    LIM_MODEL_CALLS_MAX);
+		return script_fail(s, err);
+	}
+	for (size_t i = 0; i < ex->n; i++)
+		if ((r = check_one(s, ex->items[i], msgs, turn, err)) < 0)
+			return r;
 	return 0;
 }
 

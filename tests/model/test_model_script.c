@@ -99,6 +99,29 @@ Test(model_script, second_turn_checks_results)
 	json_decref(res);
 }
 
+/* A list of expectations after a turn of two calls: both results are checked, one of them a
+ * policy denial as the agent runtime words it. */
+Test(model_script, expect_list)
+{
+	static const char script[] =
+	    "turns:\n"
+	    "  - tool_calls: [{name: argocd__get_application}, {name: prometheus__query}]\n"
+	    "  - expect:\n"
+	    "      - { tool: argocd__get_application, tool_result_contains: Synced }\n"
+	    "      - { tool: prometheus__query, tool_result_contains: DENIED by policy }\n"
+	    "    say: one allowed, one denied\n";
+	json_t *res;
+	struct tool_err err;
+
+	script_text = script;
+	cr_assert_eq(run("[" USER("q") "," ASST_CALLS("0") "," RESULT("0", "0", "Synced") ","
+	    RESULT("0", "1", "DENIED by policy: no rule allows") "]", &res, &err), 0, "%s",
+	    err.text);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(res, "message"),
+	    "content")), "one allowed, one denied");
+	json_decref(res);
+}
+
 /* Earlier exchanges (an agent's memory) do not move the script forward. */
 Test(model_script, turns_count_from_the_last_user_message)
 {
@@ -144,6 +167,15 @@ Test(model_script, failures)
 		  "[" USER("q") "]", ERR_CONFIG, "demo:4:20: expected a mapping" },
 		{ "turns: {say: hi}\n", "[" USER("q") "]", ERR_CONFIG, "demo:1:8: expected a sequence" },
 		{ "steps: []\n", "[" USER("q") "]", ERR_CONFIG, "demo:1:1: unknown key 'steps'" },
+		/* a list of expectations: every one must hold (the second result is not DENIED) */
+		{ "turns:\n  - tool_calls: [{name: a__b}]\n  - expect:\n"
+		  "      - { tool: argocd__get_application, tool_result_contains: Synced }\n"
+		  "      - { tool: prometheus__query, tool_result_contains: DENIED }\n    say: ok\n",
+		  "[" USER("q") "," ASST_CALLS("0") "," RESULT("0", "0", "Synced") ","
+		  RESULT("0", "1", "x") "]", ERR_PROTO, "script turn 1 (line 5) expected a tool "
+		  "result from prometheus__query containing \"DENIED\"" },
+		{ "turns:\n  - expect: [ { tool: x, bogus: 1 } ]\n", "[" USER("q") "]", ERR_CONFIG,
+		  "demo:2:26: unknown key 'bogus'" },
 		{ "turns:\n  - say: [unclosed\n", "[" USER("q") "]", ERR_CONFIG, "demo:" },
 		{ "turns:\n  - usage: { input_tokens: -1 }\n", "[" USER("q") "]", ERR_CONFIG,
 		  "demo:2:28: -1 is out of range" },
