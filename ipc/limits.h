@@ -114,6 +114,11 @@
 #define LIM_INFLIGHT_MAX	1024		/* calls in flight per worker */
 #define LIM_WORKERS_MAX		4096
 #define LIM_CTL_CLIENTS_MAX	64
+#define LIM_SPAWN_INFLIGHT	8		/* workers in `starting` at once (at most 2 per CPU); the
+						 * rest wait `queued`, their hello deadline not running */
+#define LIM_PEER_MSGS_TURN	4		/* messages read from one worker/agent per loop turn */
+#define LIM_RATE_HOLD_MS	1000		/* an agent refused for its rate is not read for this
+						 * long at most (until the rate has room again) */
 
 /* --- worker rlimits (defaults; tenants may set lower) --- */
 #define LIM_RL_NOFILE		256

@@ -173,6 +173,13 @@ int pol_rate_commit(struct pol_rates *r, const struct pol_set *ps, const struct 
     const struct pol_decision *d);
 /* Drop counters with no admission inside their window; returns how many are left. */
 size_t pol_rates_prune(struct pol_rates *r, int64_t now_ms);
+/* A call of tool.op by principal in tenant was refused: if every allow rule of ps that names
+ * that pair, tenant and principal has a rate and that rate is exhausted, the time (ms, the
+ * clock of pol_request.now_ms) when the first of them has room again; 0 when some such rule
+ * has no rate or room (the refusal was not the rates'), or none names them. Their where and
+ * when are not looked at. Read-only, like pol_decide(); for back-pressure on a flooding caller. */
+int64_t pol_rates_room_at(const struct pol_rates *r, const struct pol_set *ps, const char *tenant,
+    const char *principal, const char *tool, const char *op, int64_t now_ms);
 
 /* --- helpers --- */
 

@@ -226,3 +226,53 @@ pol_rate_commit(struct pol_rates *r, const struct pol_set *ps, const struct pol_
 	e->window_ms = rule->rate_ms;
 	return 0;
 }
+
+/* When the rate of rule has room again for (tenant, principal): now_ms when it has room. */
+static int64_t
+rule_room_at(const struct pol_rates *r, const char *t, const char *principal,
+    const struct pol_rule *rule, int64_t now_ms)
+{
+	const struct rate_ent *e = ent_find(r, t, principal, rule->id,
+	    key_hash(t, principal, rule->id));
+	int64_t nth;
+
+	if (e == NULL || e->n < rule->rate_n || e->cap < rule->rate_n)
+		return now_ms;
+	nth = e->ts[(e->head + e->cap - rule->rate_n) % e->cap];
+	return nth > now_ms - rule->rate_ms ? nth + rule->rate_ms : now_ms;
+}
+
+int64_t
+pol_rates_room_at(const struct pol_rates *r, const struct pol_set *ps, const char *tenant,
+    const char *principal, const char *tool, const char *op, int64_t now_ms)
+{
+	const struct pol_pair *pair;
+	const char *t = tenant ? tenant : "";
+	size_t plen;
+	int64_t at = 0;
+	int ti;
+
+	if (r == NULL || ps == NULL || principal == NULL || tool == NULL || op == NULL ||
+	    (pair = pol_pair_find(ps, tool, op)) == NULL)
+		return 0;
+	ti = pol_tenant_find(ps, tenant);
+	plen = strlen(principal);
+	for (size_t i = 0; i < pair->nallow; i++) {
+		const struct pol_rule *rule = &ps->rules[pair->allow[i].rule];
+		bool who = false;
+		int64_t room;
+
+		if (rule->tenant >= 0 && rule->tenant != ti)
+			continue;
+		for (size_t k = 0; k < rule->nprincipals && !who; k++)
+			who = pol_glob_match(&rule->principals[k], principal, plen);
+		if (!who)
+			continue;
+		/* An allow rule whose rate (if any) has room: the refusal was not the rate's. */
+		if (rule->rate_n == 0 || (room = rule_room_at(r, t, principal, rule, now_ms)) <= now_ms)
+			return 0;
+		if (at == 0 || room < at)
+			at = room;
+	}
+	return at;
+}

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "ipc/err.h"
+#include "ipc/limits.h"
 #include "ipc/log.h"
+#include "policy/policy.h"
 #include "supervisor/poltools.h"
 #include "supervisor/router_int.h"
 #include "supervisor/sup.h"
@@ -178,6 +180,26 @@ agent_policy_tools(struct sup *s, const struct origin *o)
 	free(r.result);
 }
 
+/* Back-pressure on a flooding agent: its call was just refused and its rate for that call is
+ * exhausted, so whatever it sends next would be refused too, each refusal costing a decision
+ * and an audit record on corrald's only thread. Its channel is not read until the rate has
+ * room again (LIM_RATE_HOLD_MS at most, so that a call it has queued behind is not held past
+ * its deadline); it waits for its answer or blocks in its send meanwhile. Every call is still
+ * read, decided, audited and answered, in order (docs/PERFORMANCE.md, F9). */
+static void
+rate_hold(struct sup *s, struct worker *w, const struct origin *o, const struct msg *m)
+{
+	int64_t wall = sup_wall_ms(), at, wait;
+
+	if (s->rates == NULL || s->policy == NULL)
+		return;
+	at = pol_rates_room_at(s->rates, s->policy, o->tenant, o->principal, m->tool, m->op, wall);
+	if (at <= wall)
+		return;
+	wait = at - wall < LIM_RATE_HOLD_MS ? at - wall : LIM_RATE_HOLD_MS;
+	worker_hold(s, w, sup_now_ms() + wait);
+}
+
 void
 sup_agent_msg(struct sup *s, struct worker *w, struct msg *m)
 {
@@ -188,10 +210,15 @@ sup_agent_msg(struct sup *s, struct worker *w, struct msg *m)
 			.tenant = w->tenant };
 
 		snprintf(o.principal, sizeof(o.principal), "agent:%s", w->agent);
-		if (strcmp(m->tool, "corral") == 0 && strcmp(m->op, "policy_tools") == 0)
+		if (strcmp(m->tool, "corral") == 0 && strcmp(m->op, "policy_tools") == 0) {
 			agent_policy_tools(s, &o);
-		else
+		} else {
+			uint64_t denied = s->calls_denied;
+
 			router_call(s, &o, m);
+			if (s->calls_denied != denied)
+				rate_hold(s, w, &o, m);
+		}
 		return;
 	}
 	if ((run = run_find(m->id, w)) == NULL)

@@ -274,7 +274,7 @@ stop_tick(struct sup *s, int64_t now)
 		struct worker *w = s->workers[i];
 
 		if (w->state == WS_READY || w->state == WS_STARTING || w->state == WS_BACKOFF ||
-		    w->state == WS_FAILED)
+		    w->state == WS_FAILED || w->state == WS_QUEUED)
 			worker_event(s, w, WE_STOP);
 	}
 }
@@ -296,6 +296,8 @@ loop(struct sup *s)
 		}
 		if (router_next_deadline(s) < next)
 			next = router_next_deadline(s);
+		if (worker_next_deadline(s) < next)	/* starts, restarts, rate holds */
+			next = worker_next_deadline(s);
 		timeout = next > now ? (int)(next - now) : 0;
 		n = epoll_wait(s->epfd, evs, 64, timeout);
 		if (n < 0 && errno != EINTR)

@@ -32,7 +32,9 @@ struct src {
 	void *obj;
 };
 
-enum wstate { WS_STARTING, WS_READY, WS_STOPPING, WS_BACKOFF, WS_FAILED, WS_STOPPED, WS_MAX };
+/* WS_QUEUED: waiting for one of the LIM_SPAWN_INFLIGHT start slots (worker.c). */
+enum wstate { WS_STARTING, WS_READY, WS_STOPPING, WS_BACKOFF, WS_FAILED, WS_STOPPED, WS_QUEUED,
+	WS_MAX };
 enum wevent { WE_SPAWNED, WE_HELLO, WE_BAD_HELLO, WE_EXIT, WE_TIMER, WE_STOP, WE_VIOLATION,
 	WE_MAX };
 
@@ -71,6 +73,9 @@ struct worker {
 	bool present;			/* still in the config (reload) */
 	bool proto_violation;
 	bool hello_pending;		/* HELLO came before the jail's pid line */
+	uint64_t queue_seq;		/* WS_QUEUED: order of arrival in the start queue */
+	int64_t hold_until_ms;		/* its channel is not read before this (rate hold) */
+	bool held;			/* its channel is out of the epoll set until then */
 };
 
 struct sup {
@@ -118,6 +123,8 @@ void worker_reap(struct sup *s);
 void worker_kmsg_open(struct sup *s);
 void worker_on_kmsg(struct sup *s);
 void worker_tick(struct sup *s, int64_t now);
+int64_t worker_next_deadline(const struct sup *s);	/* INT64_MAX when none */
+void worker_hold(struct sup *s, struct worker *w, int64_t until_ms);
 void worker_kill(struct sup *s, struct worker *w, const char *why);
 struct worker *worker_for(struct sup *s, const char *family, const char *tenant);
 struct worker *worker_agent(struct sup *s, const char *agent, const char *tenant);

@@ -28,7 +28,7 @@
 #include "workers/sandbox.h"
 
 static const char *const state_names[WS_MAX] = {
-	"starting", "ready", "stopping", "backoff", "failed", "stopped",
+	"starting", "ready", "stopping", "backoff", "failed", "stopped", "queued",
 };
 
 const char *
@@ -157,6 +157,8 @@ worker_cleanup(struct sup *s, struct worker *w)
 	w->pid = 0;
 	w->hello_pending = false;
 	w->verified = false;
+	w->held = false;
+	w->hold_until_ms = 0;
 }
 
 /* ---------------------------------------------------------------- spawn */
@@ -463,8 +465,36 @@ record(struct sup *s, struct worker *w, const char *event, const char *detail)
 	    "tenant", w->tenant, "detail", detail ? detail : "", NULL);
 }
 
+/* Start slots: at most this many workers in `starting` at once. A thousand simultaneous
+ * forks on two CPUs made workers miss their hello deadline by the hundred, and each such
+ * death counted toward `failed` (docs/PERFORMANCE.md, F6). */
+static unsigned
+spawn_slots(void)
+{
+	static unsigned slots;
+
+	if (slots == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		slots = n > 0 && 2 * n < LIM_SPAWN_INFLIGHT ? (unsigned)(2 * n) : LIM_SPAWN_INFLIGHT;
+		if (slots < 2)
+			slots = 2;
+	}
+	return slots;
+}
+
+static unsigned
+starting_count(const struct sup *s)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < s->nworkers; i++)
+		n += s->workers[i]->state == WS_STARTING;
+	return n;
+}
+
 static void
-a_start(struct sup *s, struct worker *w)
+spawn_now(struct sup *s, struct worker *w)
 {
 	int r;
 
@@ -476,6 +506,43 @@ a_start(struct sup *s, struct worker *w)
 		return;
 	}
 	w->state = WS_STARTING;
+}
+
+/* Start now if a slot is free, else wait in the queue (FIFO): the hello deadline runs from
+ * the fork, not from here. */
+static void
+a_start(struct sup *s, struct worker *w)
+{
+	static uint64_t seq;
+
+	if (starting_count(s) < spawn_slots()) {
+		spawn_now(s, w);
+		return;
+	}
+	w->queue_seq = ++seq;
+	w->state = WS_QUEUED;
+}
+
+/* Free slots go to the longest-waiting queued workers. */
+static void
+queue_drain(struct sup *s)
+{
+	unsigned busy = starting_count(s);
+
+	while (busy < spawn_slots() && !s->stopping) {
+		struct worker *first = NULL;
+
+		for (size_t i = 0; i < s->nworkers; i++) {
+			struct worker *w = s->workers[i];
+
+			if (w->state == WS_QUEUED && (first == NULL || w->queue_seq < first->queue_seq))
+				first = w;
+		}
+		if (first == NULL)
+			return;
+		spawn_now(s, first);
+		busy++;
+	}
 }
 
 static void
@@ -622,6 +689,7 @@ static const waction fsm[WS_MAX][WE_MAX] = {
 		[WE_VIOLATION] = a_kill },
 	[WS_BACKOFF] = { [WE_TIMER] = a_restart, [WE_STOP] = a_stopped },
 	[WS_FAILED] = { [WE_STOP] = a_stopped, [WE_SPAWNED] = a_restart },
+	[WS_QUEUED] = { [WE_STOP] = a_stopped },
 };
 
 void
@@ -701,10 +769,13 @@ on_hello(struct sup *s, struct worker *w, struct msg *m)
 	worker_event(s, w, WE_HELLO);
 }
 
+/* A few messages per peer per loop turn: the loop serves every ready peer in turn (epoll hands
+ * out level-triggered fds round-robin), so one busy channel cannot keep the others waiting
+ * (docs/PERFORMANCE.md, F9). A peer put on hold by what it sent is left alone. */
 void
 worker_on_conn(struct sup *s, struct worker *w)
 {
-	for (int i = 0; i < 64 && w->conn != NULL; i++) {
+	for (int i = 0; i < LIM_PEER_MSGS_TURN && w->conn != NULL && !w->held; i++) {
 		struct msg m = { 0 };
 		int r = ipc_recv(w->conn, &m, IPC_NONBLOCK);
 
@@ -857,6 +928,32 @@ worker_reap(struct sup *s)
 	}
 }
 
+/* Stop reading w's channel until until_ms: its fd leaves the epoll set (nng's receive fd is
+ * level-triggered: left in, it would wake the loop for nothing). What w sends meanwhile waits
+ * in nng's receive queue (LIM_SENDBUF messages); once that is full nng stops reading the pipe
+ * and a sender that does not wait for answers blocks in its own send. Nothing is dropped:
+ * every message is read, and every call answered, when the hold ends. */
+void
+worker_hold(struct sup *s, struct worker *w, int64_t until_ms)
+{
+	if (w->conn == NULL)
+		return;
+	if (!w->held)
+		sup_unwatch(s, ipc_conn_pollfd(w->conn));
+	w->held = true;
+	if (until_ms > w->hold_until_ms)
+		w->hold_until_ms = until_ms;
+}
+
+static void
+hold_release(struct sup *s, struct worker *w)
+{
+	w->held = false;
+	w->hold_until_ms = 0;
+	if (w->conn != NULL && sup_watch(s, ipc_conn_pollfd(w->conn), &w->s_conn) < 0)
+		worker_kill(s, w, "cannot watch its channel again");
+}
+
 void
 worker_tick(struct sup *s, int64_t now)
 {
@@ -866,7 +963,27 @@ worker_tick(struct sup *s, int64_t now)
 		if ((w->state == WS_STARTING || w->state == WS_STOPPING ||
 		    w->state == WS_BACKOFF) && now >= w->deadline_ms)
 			worker_event(s, w, WE_TIMER);
+		if (w->held && now >= w->hold_until_ms)
+			hold_release(s, w);
 	}
+	queue_drain(s);
+}
+
+int64_t
+worker_next_deadline(const struct sup *s)
+{
+	int64_t d = INT64_MAX;
+
+	for (size_t i = 0; i < s->nworkers; i++) {
+		const struct worker *w = s->workers[i];
+
+		if ((w->state == WS_STARTING || w->state == WS_STOPPING ||
+		    w->state == WS_BACKOFF) && w->deadline_ms < d)
+			d = w->deadline_ms;
+		if (w->held && w->hold_until_ms < d)
+			d = w->hold_until_ms;
+	}
+	return d;
 }
 
 json_t *

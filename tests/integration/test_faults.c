@@ -431,9 +431,37 @@ run_counts(struct job *j, int *ok, int *rated)
 	free(out);
 }
 
-/* Tenant f's agent floods (1,500 calls against a 100/1m rate) while tenant q's agent works:
- * f's rate limit trips (exactly 100 admitted, the rest denied), q's calls all succeed. The
- * latency comparison is a benchmark row (tests/bench, "tenant flood"). */
+/* Decision records of principal: allowed and denied. */
+static void
+audit_decisions(const char *principal, int *allowed, int *denied)
+{
+	char *all = hx_read(h.audit), *line, *save = NULL;
+
+	*allowed = *denied = 0;
+	for (line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = json_loads(line, 0, NULL);
+		const char *type = json_string_value(json_object_get(r, "type"));
+		const char *who = json_string_value(json_object_get(r, "principal"));
+		const char *d = json_string_value(json_object_get(r, "decision"));
+
+		if (type && who && d && strcmp(type, "decision") == 0 && strcmp(who, principal) == 0) {
+			*allowed += strcmp(d, "allow") == 0;
+			*denied += strcmp(d, "deny") == 0;
+		}
+		json_decref(r);
+	}
+	free(all);
+}
+
+#define FLOOD_OVER	6	/* calls past f's rate */
+
+/* Tenant f's agent floods (its calls against a 100/1m rate) while tenant q's agent works:
+ * f's rate limit trips (exactly 100 admitted, every further call refused for the rate) and
+ * after each refusal corrald stops reading f's channel until the rate has room or
+ * LIM_RATE_HOLD_MS passed (back-pressure: f waits instead of taking corrald's loop), so f's
+ * refusals come at least a hold apart; every call of f is still answered, in order, and
+ * audited; q's calls all succeed. The latency comparison is a benchmark row (tests/bench,
+ * "tenant flood"). */
 Test(faults, tenant_flood_rate_limited, .timeout = 120)
 {
 	static const char *const pol =
@@ -445,7 +473,8 @@ Test(faults, tenant_flood_rate_limited, .timeout = 120)
 	    "operations: [echo] }\n";
 	char body[1024];
 	struct job jobs[2];
-	int ok, rated;
+	int ok, rated, allowed, denied;
+	int64_t t0, f_ms;
 
 	snprintf(body, sizeof(body),
 	    "tenants:\n  f: { uid: %d, families: [echo] }\n  q: { uid: %d, families: [echo] }\n"
@@ -456,15 +485,28 @@ Test(faults, tenant_flood_rate_limited, .timeout = 120)
 	hx_file(&h, "agent.yaml", agent_yaml, 0644);
 	hx_file(&h, "policy.yaml", pol, 0644);
 	hx_start(&h, 4);
-	echo_run(&jobs[0], "f1", 1500, "flood");
+	t0 = ms_now();
+	echo_run(&jobs[0], "f1", 100 + FLOOD_OVER, "flood");
 	echo_run(&jobs[1], "q1", 300, "quiet");
-	jobs_wait(jobs, 2, 60000);
+	jobs_wait(jobs, 1, 60000);
+	f_ms = ms_now() - t0;
+	jobs_wait(jobs + 1, 1, 60000);
 	run_counts(&jobs[0], &ok, &rated);
 	cr_assert_eq(ok, 100, "the flooding tenant got %d calls through", ok);
-	cr_assert_eq(rated, 1400, "%d calls refused for the rate", rated);
+	cr_assert_eq(rated, FLOOD_OVER, "%d calls refused for the rate", rated);
+	/* the first refusal at once, each next one after a hold */
+	cr_assert_geq(f_ms, (FLOOD_OVER - 1) * LIM_RATE_HOLD_MS * 9 / 10,
+	    "f's %d refusals took %lld ms: its channel was not held", rated, (long long)f_ms);
 	run_counts(&jobs[1], &ok, &rated);
 	cr_assert_eq(ok, 300, "the quiet tenant lost calls: %d of 300", ok);
 	cr_assert_eq(hx_stop(&h), 0);
+	audit_decisions("agent:f1", &allowed, &denied);
+	cr_assert(allowed == 100 && denied == FLOOD_OVER, "audit: f1 %d allowed, %d denied",
+	    allowed, denied);
+	audit_decisions("agent:q1", &allowed, &denied);
+	cr_assert(allowed == 300 && denied == 0, "audit: q1 %d allowed, %d denied", allowed,
+	    denied);
+	audit_verify();
 }
 
 /* ---------------------------------------------------------------- resource hogs */
