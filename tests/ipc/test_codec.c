@@ -398,6 +398,7 @@ Test(codec, writer_caps_are_sticky)
 	cr_assert_eq(w.err, 0);
 	mp_wr_nil(&w);			/* the 9th byte */
 	cr_assert_eq(w.err, ERR_TOOBIG);
+	mp_wr_free(&w);			/* a writer left in error still owns its buffer */
 	mp_wr_init(&w, 8);
 	mp_wr_cstr(&w, "12345678");
 	mp_wr_nil(&w);

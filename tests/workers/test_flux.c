@@ -285,22 +285,27 @@ Test(flux, reconcile_source_and_with_source)
 Test(flux, reconcile_suspended_is_refused)
 {
 	struct tool_err err;
+	json_t *l;
 
 	cr_assert_eq(call_err("reconcile_kustomization", "{\"name\":\"infra\"}", &err),
 	    ERR_REMOTE_STATE);
 	cr_assert(strstr(err.text, "suspended"), "%s", err.text);
 	cr_assert_eq(kube_count(&k) > 0, true);
-	cr_assert_eq(json_array_size(kube_find(&k, "PATCH", "/infra")), 0);
+	l = kube_find(&k, "PATCH", "/infra");
+	cr_assert_eq(json_array_size(l), 0);
+	json_decref(l);
 }
 
 Test(flux, suspend_then_resume_verified)
 {
 	json_t *res = call_ok("suspend_kustomization", "{\"name\":\"apps\"}"), *all, *req, *obj;
+	char *body;
 
 	req = one_request("PATCH", KS_PATH "flux-system/kustomizations/apps", &all);
 	assert_merge_patch(req);
-	cr_assert_str_eq(json_dumps(json_object_get(req, "body"), JSON_COMPACT),
-	    "{\"spec\":{\"suspend\":true}}");
+	body = json_dumps(json_object_get(req, "body"), JSON_COMPACT);
+	cr_assert_str_eq(body, "{\"spec\":{\"suspend\":true}}");
+	free(body);
 	cr_assert(json_is_true(json_object_get(res, "suspended")));
 	cr_assert(json_is_true(json_object_get(res, "changed")));
 	obj = kube_object(&k, "Kustomization", "flux-system", "apps");
@@ -312,8 +317,9 @@ Test(flux, suspend_then_resume_verified)
 	res = call_ok("resume_kustomization", "{\"name\":\"apps\"}");
 	all = kube_find(&k, "PATCH", KS_PATH "flux-system/kustomizations/apps");
 	cr_assert_eq(json_array_size(all), 2);
-	cr_assert_str_eq(json_dumps(json_object_get(json_array_get(all, 1), "body"),
-	    JSON_COMPACT), "{\"spec\":{\"suspend\":false}}");
+	body = json_dumps(json_object_get(json_array_get(all, 1), "body"), JSON_COMPACT);
+	cr_assert_str_eq(body, "{\"spec\":{\"suspend\":false}}");
+	free(body);
 	cr_assert(json_is_false(json_object_get(res, "suspended")));
 	cr_assert(json_is_true(json_object_get(res, "ready")), "resume waits for Ready");
 	json_decref(all);
