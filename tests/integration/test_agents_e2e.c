@@ -1,0 +1,482 @@
+/* The four pre-built agents end to end (issue 6, must-show 2): each of agents/library/ (four files),
+ * unchanged, runs through a real corrald with its example policy (examples/agents/), real
+ * confined workers and the contract-checking loopback fakes (tests/fakes/); the model is the
+ * script provider replaying tests/integration/scripts/<agent>*.script.yaml, whose `expect`
+ * checks that each tool result the model gets back is the one the story needs (including
+ * "DENIED by policy" for a refused call). Each case checks:
+ *   - the run's answer and the calls the agent made with their outcomes (corralctl -o json run);
+ *   - every decision in the audit log (principal agent:NAME, tool, op, args, rule);
+ *   - what the fake received (and what it did not).
+ * The example policies are used as shipped except for the approvers: `group:sre` and
+ * `group:release-managers` are groups of the site's machine; here they become `user:bin` (uid 2,
+ * an operator of the tenant), so the test can approve or refuse through corralctl. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "tests/integration/harness.h"
+#include "tests/tools/harness.h"
+
+#define SRE_UID 2		/* bin: the tenant's operator who approves or refuses */
+#define ARGO_TOKEN "argo-e2e-token-3c1d9a7f"
+#define PROM_TOKEN "prom-e2e-token-b5e20c44"
+#define GH_TOKEN "ghp_e2eTOKEN8f2d6b1a9c"
+
+enum { F_ARGO, F_PROM, F_GH, F_N };
+
+static struct hx h;
+static struct fake fk[F_N];
+static bool fk_on[F_N];
+
+static void
+teardown(void)
+{
+	hx_cleanup(&h);
+	for (int i = 0; i < F_N; i++)
+		if (fk_on[i]) {
+			fake_stop(&fk[i]);
+			fk_on[i] = false;
+		}
+}
+
+TestSuite(agents_e2e, .timeout = 60, .fini = teardown);
+
+/* ---------------------------------------------------------------- setup */
+
+static char *
+src_read(const char *rel)
+{
+	const char *root = getenv("CORRAL_SRCROOT");
+	char path[1024];
+	FILE *f;
+
+	cr_assert_not_null(root, "CORRAL_SRCROOT not set (run through meson test)");
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	cr_assert_not_null(f = fopen(path, "r"), "cannot read %s", path);
+	fclose(f);
+	return hx_read(path);
+}
+
+/* text with every occurrence of from replaced by to (malloc'd); from must occur. */
+static char *
+subst(const char *text, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = text; (p = strstr(p, from)) != NULL; p += fl)
+		n++;
+	cr_assert_gt(n, 0, "'%s' not found", from);
+	o = out = malloc(strlen(text) + n * tl + 1);
+	for (p = text; *p;) {
+		if (strncmp(p, from, fl) == 0) {
+			memcpy(o, to, tl);
+			o += tl;
+			p += fl;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* examples/agents/<agent>.policy.yaml into the temp dir, its approver group made user:bin. */
+static void
+policy_copy(const char *agent, const char *group)
+{
+	char rel[256], *text, *pol;
+
+	snprintf(rel, sizeof(rel), "examples/agents/%s.policy.yaml", agent);
+	text = src_read(rel);
+	pol = group ? subst(text, group, "user:bin") : strdup(text);
+	hx_file(&h, "policy.yaml", pol, 0644);
+	free(pol);
+	free(text);
+}
+
+/* tests/integration/scripts/<name>.script.yaml as the model's turns (read at every model call,
+ * so a later run may replace it), with @START@/@END@ the last ten minutes on 15 s steps. */
+static void
+script_use(const char *name)
+{
+	char rel[256], start[32], end[32], *a, *b, *c;
+	long now = (long)time(NULL) / 15 * 15;
+
+	snprintf(rel, sizeof(rel), "tests/integration/scripts/%s.script.yaml", name);
+	a = src_read(rel);
+	snprintf(start, sizeof(start), "%ld", now - 600);
+	snprintf(end, sizeof(end), "%ld", now);
+	b = strstr(a, "@START@") ? subst(a, "@START@", start) : strdup(a);
+	c = strstr(b, "@END@") ? subst(b, "@END@", end) : strdup(b);
+	hx_file(&h, "turns.yaml", c, 0644);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static const struct { const char *script, *family, *token, *extra; } fams[F_N] = {
+	[F_ARGO] = { "fake_argocd.py", "argocd", ARGO_TOKEN, "" },
+	[F_PROM] = { "fake_prometheus.py", "prometheus", PROM_TOKEN, "" },
+	[F_GH] = { "fake_github.py", "github_actions", GH_TOKEN, ", redirect_hosts: [localhost]" },
+};
+
+/* The fakes in mask (data: --data FILE relative to the source root, or NULL), then corrald
+ * with the agent (tenant "ops", its own uid), the script model, the policy and the SRE. */
+static void
+start(const char *agent, uid_t uid, unsigned mask, const char *const data[F_N])
+{
+	char *body = NULL, path[1024];
+	size_t blen = 0;
+	FILE *f;
+	int n = 2;	/* the model gateway and the agent */
+
+	for (int i = 0; i < F_N; i++) {
+		const char *args[] = { "--token", fams[i].token, NULL, NULL, NULL };
+
+		if (!(mask & (1u << i)))
+			continue;
+		if (data && data[i]) {
+			snprintf(path, sizeof(path), "%s/%s", getenv("CORRAL_SRCROOT"), data[i]);
+			args[2] = "--data";
+			args[3] = path;
+		}
+		cr_assert_eq(fake_start(&fk[i], fams[i].script, args), 0, "%s", fams[i].script);
+		fk_on[i] = true;
+	}
+	cr_assert_not_null(f = open_memstream(&body, &blen));
+	fprintf(f, "tenants:\n  ops: { uid: %u }\ncredentials:\n", (unsigned)uid);
+	for (int i = 0; i < F_N; i++)
+		if (mask & (1u << i))
+			fprintf(f, "  - { name: c-%s, tenant: ops, source: \"file:%s.token\" }\n",
+			    fams[i].family, fams[i].family);
+	fprintf(f, "endpoints:\n");
+	for (int i = 0; i < F_N; i++)
+		if (mask & (1u << i)) {
+			fprintf(f, "  %s:\n    - { name: e, tenant: ops, url: \"%s\", credential: c-%s, "
+			    "allow_private: true, timeout: 10s%s }\n", fams[i].family, fk[i].url,
+			    fams[i].family, fams[i].extra);
+			n++;
+		}
+	fprintf(f, "models:\n  - { name: scripted, provider: script, script: turns.yaml }\n"
+	    "agents:\n  - { file: \"%s/agents/library/%s.yaml\", tenant: ops, model: scripted }\n"
+	    "control:\n  operators:\n    - { name: sre, tenant: ops, uids: [%d] }\n"
+	    "policies: [policy.yaml]\naudit: { fsync: batch }\n", getenv("CORRAL_SRCROOT"), agent,
+	    SRE_UID);
+	fclose(f);
+	hx_config(&h, body);
+	free(body);
+	for (int i = 0; i < F_N; i++)
+		if (mask & (1u << i)) {
+			snprintf(path, sizeof(path), "%s.token", fams[i].family);
+			hx_file(&h, path, fams[i].token, 0600);
+		}
+}
+
+/* ---------------------------------------------------------------- runs */
+
+/* corralctl -o json run AGENT INPUT in the background, stdout into dir/<tag>.json. */
+static pid_t
+run_bg(const char *agent, const char *input, const char *tag)
+{
+	char out[400];
+	pid_t pid;
+
+	snprintf(out, sizeof(out), "%s/%s.json", h.dir, tag);
+	if ((pid = fork()) == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int dn = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(dn, 2);
+		execl(hx_bin("corralctl"), "corralctl", "-s", h.sock, "-o", "json", "run", agent,
+		    input, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_gt(pid, 0);
+	return pid;
+}
+
+/* Wait for the run; its exit status must be 0 and its output a finished run. */
+static json_t *
+run_wait(pid_t pid, const char *tag)
+{
+	char path[400], *text;
+	json_t *j;
+	int st;
+
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	snprintf(path, sizeof(path), "%s/%s.json", h.dir, tag);
+	text = hx_read(path);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "run %s: status %d: %s\n%s", tag, st, text,
+	    hx_read(h.log));
+	cr_assert_not_null(j = json_loads(text, 0, NULL), "run %s: not JSON: %s", tag, text);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "stopped")), "answer", "%s", text);
+	free(text);
+	return j;
+}
+
+static json_t *
+run(const char *agent, const char *input)
+{
+	return run_wait(run_bg(agent, input, "run"), "run");
+}
+
+/* The approval the SRE sees pending (waits up to 20 s), then approves or refuses it. Returns
+ * the pending approval as listed (tool, op, args). */
+static json_t *
+sre_vote(const char *verb)
+{
+	static const char *const ls[] = { "-o", "json", "approvals", "--pending", NULL };
+	json_t *ap = NULL;
+
+	for (int k = 0; k < 200 && ap == NULL; k++) {
+		char *out = NULL;
+		json_t *j;
+
+		cr_assert_eq(hx_ctl_as(&h, SRE_UID, &out, ls), 0, "%s", out);
+		j = json_loads(out, 0, NULL);
+		if (json_array_size(j) > 0)
+			ap = json_incref(json_array_get(j, 0));
+		json_decref(j);
+		free(out);
+		if (ap == NULL)
+			usleep(100000);
+	}
+	cr_assert_not_null(ap, "nothing waited for an approval:\n%s", hx_read(h.log));
+	{
+		const char *av[] = { verb, json_string_value(json_object_get(ap, "id")), "--reason",
+			"e2e test", NULL };
+		char *out = NULL;
+
+		cr_assert_eq(hx_ctl_as(&h, SRE_UID, &out, av), 0, "%s %s", verb, out);
+		free(out);
+	}
+	return ap;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+struct want_call {
+	const char *tool, *op, *outcome;
+};
+
+/* The run's calls (tool, op, outcome) are exactly these, in order. */
+static void
+check_calls(const json_t *res, const struct want_call *w, size_t n)
+{
+	const json_t *calls = json_object_get(res, "calls");
+	char *dump = json_dumps(calls, JSON_COMPACT);
+
+	cr_assert_eq(json_array_size(calls), n, "calls: %s", dump);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *c = json_array_get(calls, i);
+
+		cr_expect_str_eq(json_string_value(json_object_get(c, "tool")), w[i].tool, "%zu: %s",
+		    i, dump);
+		cr_expect_str_eq(json_string_value(json_object_get(c, "op")), w[i].op, "%zu: %s", i,
+		    dump);
+		cr_expect_str_eq(json_string_value(json_object_get(c, "outcome")), w[i].outcome,
+		    "%zu: %s", i, dump);
+	}
+	free(dump);
+}
+
+/* The audit's decision records of agent:NAME for tool calls (the model's excluded), in order;
+ * a pending call asked again while it waits is one entry. */
+static json_t *
+decisions(const char *agent)
+{
+	char *log = hx_read(h.audit), *line, *save = NULL, who[160];
+	json_t *out = json_array();
+
+	snprintf(who, sizeof(who), "agent:%s", agent);
+	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = json_loads(line, 0, NULL), *last;
+		const char *t = json_string_value(json_object_get(r, "type"));
+		const char *p = json_string_value(json_object_get(r, "principal"));
+		const char *tool = json_string_value(json_object_get(r, "tool"));
+
+		if (t && p && tool && strcmp(t, "decision") == 0 && strcmp(p, who) == 0 &&
+		    strcmp(tool, "model") != 0) {
+			last = json_array_get(out, json_array_size(out) - 1);
+			if (last && json_equal(json_object_get(last, "args"), json_object_get(r, "args")) &&
+			    strcmp(json_string_value(json_object_get(last, "decision")), "pending") == 0 &&
+			    strcmp(json_string_value(json_object_get(last, "op")),
+			    json_string_value(json_object_get(r, "op"))) == 0)
+				json_array_remove(out, json_array_size(out) - 1);
+			json_array_append(out, r);
+		}
+		json_decref(r);
+	}
+	free(log);
+	return out;
+}
+
+struct want_dec {
+	const char *tool, *op, *decision, *rule;	/* rule: among those named, or NULL */
+	const char *arg, *value;			/* an argument that tells the call apart */
+};
+
+static bool
+has_rule(const json_t *r, const char *rule)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "rules"), i, v)
+		if (strcmp(json_string_value(v), rule) == 0)
+			return true;
+	return false;
+}
+
+static void
+check_decisions(const char *agent, const struct want_dec *w, size_t n)
+{
+	json_t *d = decisions(agent);
+	char *dump = json_dumps(d, JSON_COMPACT);
+
+	cr_assert_eq(json_array_size(d), n, "decisions: %s", dump);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *r = json_array_get(d, i);
+		const json_t *a = json_object_get(json_object_get(r, "args"), w[i].arg);
+		char *av = json_dumps(a, JSON_ENCODE_ANY), *rs = json_dumps(r, JSON_COMPACT);
+
+		cr_expect_str_eq(json_string_value(json_object_get(r, "tool")), w[i].tool, "%zu", i);
+		cr_expect_str_eq(json_string_value(json_object_get(r, "op")), w[i].op, "%zu", i);
+		cr_expect_str_eq(json_string_value(json_object_get(r, "decision")), w[i].decision,
+		    "%zu: %s", i, rs);
+		if (w[i].rule)
+			cr_expect(has_rule(r, w[i].rule), "%zu: no rule %s: %s", i, w[i].rule, rs);
+		cr_expect_str_eq(av ? av : "(none)", w[i].value, "%zu: args.%s", i, w[i].arg);
+		free(rs);
+		free(av);
+	}
+	free(dump);
+	json_decref(d);
+}
+
+/* Requests the fake got with this method whose path contains part. */
+static size_t
+fake_hits(int i, const char *method, const char *part)
+{
+	json_t *log = fake_log(&fk[i]), *e;
+	size_t k, n = 0;
+
+	json_array_foreach(log, k, e)
+		if (strcmp(json_string_value(json_object_get(e, "method")), method) == 0 &&
+		    strstr(json_string_value(json_object_get(e, "path")), part))
+			n++;
+	json_decref(log);
+	return n;
+}
+
+/* The body of the last request with method whose path contains part (parsed; new ref). */
+static json_t *
+fake_body(int i, const char *method, const char *part)
+{
+	json_t *log = fake_log(&fk[i]), *e, *b = NULL;
+	size_t k;
+
+	json_array_foreach(log, k, e)
+		if (strcmp(json_string_value(json_object_get(e, "method")), method) == 0 &&
+		    strstr(json_string_value(json_object_get(e, "path")), part)) {
+			json_decref(b);
+			b = json_loads(json_string_value(json_object_get(e, "body")), 0, NULL);
+		}
+	json_decref(log);
+	cr_assert_not_null(b, "no %s %s", method, part);
+	return b;
+}
+
+/* No contract violation in the fake's log, and the token never in the audit or corrald's log. */
+static void
+check_clean(int i)
+{
+	char v[2048], *audit = hx_read(h.audit), *log = hx_read(h.log);
+
+	cr_expect_eq(fake_violations(&fk[i], v, sizeof(v)), 0, "%s: %s", fams[i].script, v);
+	cr_expect_null(strstr(audit, fams[i].token), "token in the audit log");
+	cr_expect_null(strstr(log, fams[i].token), "token in corrald's log");
+	free(audit);
+	free(log);
+}
+
+static void
+check_answer(const json_t *res, const char *part)
+{
+	const char *a = json_string_value(json_object_get(res, "answer"));
+
+	cr_assert(a && strstr(a, part), "answer lacks '%s': %s", part, a ? a : "(none)");
+}
+
+/* ---------------------------------------------------------------- the agents */
+
+/* deployment-guardian: checkout's canary fails and catalog's passes (the demo's data); the
+ * judge's fail verdict is the evidence that lets the checkout rollback run, catalog stays.
+ * Asked afterwards to roll back catalog anyway, the call waits for an SRE (no evidence), who
+ * refuses it: the model gets DENIED and nothing reaches Argo CD. */
+Test(agents_e2e, deployment_guardian)
+{
+	static const char *const data[F_N] = { [F_ARGO] = "examples/demo/argocd-apps.json",
+		[F_PROM] = "examples/demo/prometheus-canary.json" };
+	static const struct want_call calls1[] = {
+		{ "argocd", "get_application", "ok" }, { "argocd", "get_application", "ok" },
+		{ "prometheus", "canary_analyze", "ok" }, { "prometheus", "canary_analyze", "ok" },
+		{ "argocd", "rollback_application", "ok" },
+	}, calls2[] = { { "argocd", "rollback_application", "denied" } };
+	static const struct want_dec dec[] = {
+		{ "argocd", "get_application", "allow", "guardian-argocd-read", "app_name",
+		  "\"checkout\"" },
+		{ "argocd", "get_application", "allow", "guardian-argocd-read", "app_name",
+		  "\"catalog\"" },
+		{ "prometheus", "canary_analyze", "allow", "guardian-metrics-and-judge", "app_name",
+		  "\"checkout\"" },
+		{ "prometheus", "canary_analyze", "allow", "guardian-metrics-and-judge", "app_name",
+		  "\"catalog\"" },
+		{ "argocd", "rollback_application", "allow", "guardian-rollback-on-failed-canary",
+		  "app_name", "\"checkout\"" },
+		{ "argocd", "rollback_application", "deny", "guardian-rollback-approved", "app_name",
+		  "\"catalog\"" },
+	};
+	json_t *res, *b, *ap;
+	pid_t pid;
+
+	start("deployment-guardian", 41090, 1u << F_ARGO | 1u << F_PROM, data);
+	policy_copy("deployment-guardian", "group:sre");
+	script_use("deployment-guardian");
+	hx_start(&h, 4);
+	res = run("deployment-guardian", "checkout and catalog were deployed ten minutes ago. "
+	    "Judge their canaries and act on the verdicts.");
+	check_calls(res, calls1, 5);
+	check_answer(res, "rolled back to 9b3e7d1");
+	json_decref(res);
+	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/checkout/rollback"), 1);
+	b = fake_body(F_ARGO, "POST", "/applications/checkout/rollback");
+	cr_expect_eq(json_integer_value(json_object_get(b, "id")), 2);
+	json_decref(b);
+
+	script_use("deployment-guardian-manual");
+	pid = run_bg("deployment-guardian", "Users say catalog feels slow. Roll catalog back to its "
+	    "previous deployment.", "run2");
+	ap = sre_vote("deny");
+	cr_expect_str_eq(json_string_value(json_object_get(ap, "op")), "rollback_application");
+	json_decref(ap);
+	res = run_wait(pid, "run2");
+	check_calls(res, calls2, 1);
+	check_answer(res, "the SRE refused it");
+	json_decref(res);
+	check_decisions("deployment-guardian", dec, sizeof(dec) / sizeof(dec[0]));
+	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/catalog/rollback"), 0,
+	    "a refused rollback reached Argo CD");
+	check_clean(F_ARGO);
+	check_clean(F_PROM);
+}
