@@ -17,8 +17,12 @@
 #include <unistd.h>
 
 #include <bsd/string.h>
+#include <openssl/evp.h>
 
+/* OpenSSL's types.h typedefs ERR_STATE, which ipc/err.h also names (an error code). */
+#define ERR_STATE CORRAL_ERR_STATE
 #include "ipc/err.h"
+#undef ERR_STATE
 #include "ipc/limits.h"
 #include "supervisor/audit.h"
 #include "supervisor/audit_int.h"
@@ -141,14 +145,73 @@ audit_serialise(json_t *rec, char *out, size_t *len)
 	return 0;
 }
 
+/* The record's "time": the date and second are rendered once per second. */
+static const char *
+audit_time_now(struct audit *a)
+{
+	int64_t ms = audit_wall_ms(), sec = ms / 1000;
+	int frac = (int)(ms % 1000);
+
+	if (ms < 0 || sec != a->ts_sec) {
+		audit_time_format(ms, a->time_buf);
+		a->ts_sec = ms < 0 ? -1 : sec;
+		return a->time_buf;
+	}
+	a->time_buf[20] = (char)('0' + frac / 100);
+	a->time_buf[21] = (char)('0' + frac / 10 % 10);
+	a->time_buf[22] = (char)('0' + frac % 10);
+	return a->time_buf;
+}
+
+static int
+audit_chain_hash(struct audit *a, const char *buf, size_t len, char hash[AUDIT_HEX_LEN + 1])
+{
+	static const char hexd[] = "0123456789abcdef";
+	uint8_t d[32];
+
+	if (!EVP_DigestInit_ex(a->shactx, a->sha, NULL) || !EVP_DigestUpdate(a->shactx, buf, len) ||
+	    !EVP_DigestFinal_ex(a->shactx, d, NULL))
+		return -EIO;
+	for (size_t i = 0; i < sizeof(d); i++) {
+		hash[2 * i] = hexd[d[i] >> 4];
+		hash[2 * i + 1] = hexd[d[i] & 15];
+	}
+	hash[AUDIT_HEX_LEN] = '\0';
+	return 0;
+}
+
+/* The slow path: a copy that jansson serialises, shrinking big members until it fits. */
+static int
+audit_serialise_copy(const json_t *src, const char *ts, uint64_t seq, const char *prev,
+    char *out, size_t *len)
+{
+	json_t *c = json_copy((json_t *)src);	/* shallow: only top-level members change */
+	int r = -ENOMEM;
+
+	if (c == NULL)
+		return -ENOMEM;
+	json_object_del(c, "mac");
+	if (json_object_set_new(c, "seq", json_integer((json_int_t)seq)) < 0 ||
+	    json_object_set_new(c, "time", json_string(ts)) < 0 ||
+	    json_object_set_new(c, "prev", json_string(prev)) < 0)
+		goto out;
+	r = audit_serialise(c, out, len);
+out:
+	json_decref(c);
+	return r;
+}
+
 /* One line into out (LIM_AUDIT_RECORD_MAX + 2 bytes): the caller's members, redacted, plus
- * seq, time and prev; sealed; newline. hash gets the line's SHA-256 (the next prev). */
+ * seq, time and prev; sealed; newline. hash gets the line's SHA-256 (the next prev). The
+ * caller's record is serialised in place (audit_dump.c); only a record holding a secret is
+ * copied (to redact it), only one too big or too wide goes through jansson. */
 static int
 audit_build(struct audit *a, const json_t *rec, uint64_t seq, const char *prev, char *out,
     size_t *len, char hash[AUDIT_HEX_LEN + 1])
 {
-	char ts[32];
-	json_t *c;
+	const char *ts = audit_time_now(a);
+	json_t *c = NULL;
+	const json_t *src = rec;
 	int r;
 
 	if (a->rs != NULL && redact_json_has(a->rs, rec)) {
@@ -156,20 +219,15 @@ audit_build(struct audit *a, const json_t *rec, uint64_t seq, const char *prev, 
 			return -ENOMEM;
 		if ((r = redact_json(a->rs, c)) < 0)
 			goto out;
-	} else if ((c = json_copy((json_t *)rec)) == NULL)
-		return -ENOMEM;
-	audit_time_format(audit_wall_ms(), ts);
-	json_object_del(c, "mac");
-	if (json_object_set_new(c, "seq", json_integer((json_int_t)seq)) < 0 ||
-	    json_object_set_new(c, "time", json_string(ts)) < 0 ||
-	    json_object_set_new(c, "prev", json_string(prev)) < 0) {
-		r = -ENOMEM;
-		goto out;
+		src = c;
 	}
-	if ((r = audit_serialise(c, out, len)) < 0)
+	r = audit_dump_rec(src, seq, ts, prev, out, BODY_MAX, len);
+	if (r == ERR_TOOBIG || r == -E2BIG)
+		r = audit_serialise_copy(src, ts, seq, prev, out, len);
+	if (r < 0)
 		goto out;
 	*len = audit_line_seal(a->mac, out, *len);
-	r = audit_sha256_hex(out, *len, hash);
+	r = audit_chain_hash(a, out, *len, hash);
 	out[(*len)++] = '\n';
 out:
 	json_decref(c);
@@ -552,6 +610,8 @@ audit_free(struct audit *a)
 	if (a->syslog_fd >= 0)
 		close(a->syslog_fd);
 	audit_mac_free(a->mac);
+	EVP_MD_CTX_free(a->shactx);
+	EVP_MD_free(a->sha);
 	free(a->dir);
 	free(a->live);
 	free(a->stem);
@@ -670,6 +730,13 @@ audit_open(const struct audit_opts *o, struct audit **out, char *err, size_t err
 			goto out;
 	if ((r = audit_paths(a, o->path)) < 0 || (r = audit_mac_new(o->key, &a->mac)) < 0)
 		goto out;
+	a->sha = EVP_MD_fetch(NULL, "SHA256", NULL);
+	a->shactx = EVP_MD_CTX_new();
+	a->ts_sec = -1;
+	if (a->sha == NULL || a->shactx == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
 	if ((r = audit_open_files(a, err, errlen)) < 0)
 		goto out;
 	if ((r = audit_recover(a, err, errlen)) < 0)

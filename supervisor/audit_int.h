@@ -40,6 +40,11 @@ struct audit {
 	int syslog_fd;
 	char *buf;			/* one line: LIM_AUDIT_RECORD_MAX + newline + NUL */
 	struct audit_stats st;
+
+	struct evp_md_st *sha;		/* SHA-256 fetched once, for the chain hash */
+	struct evp_md_ctx_st *shactx;
+	int64_t ts_sec;			/* the second time_buf's first 19 characters render */
+	char time_buf[32];
 };
 
 /* Find the end of the chain (live file, else the newest rotated file), cut a torn tail off into
@@ -47,5 +52,13 @@ struct audit {
  * file_first_seq and torn_*. ERR_AUDIT with the reason in err when the log must not be
  * continued. */
 int audit_recover(struct audit *a, char *err, size_t errlen);
+
+/* audit_dump.c: rec serialised as json_dumpb(JSON_SORT_KEYS | JSON_COMPACT) would, with the
+ * caller's seq, time, prev and mac left out and the writer's seq, time and prev in their sorted
+ * places, into out[0..cap). 0 and *len; ERR_TOOBIG when it needs more than cap (*len is then
+ * what it needs); -EINVAL for what jansson refuses to dump (invalid UTF-8, a cycle); -E2BIG for
+ * a record too wide for the fast path (then jansson serialises a copy). */
+int audit_dump_rec(const json_t *rec, uint64_t seq, const char *time, const char *prev,
+    char *out, size_t cap, size_t *len);
 
 #endif

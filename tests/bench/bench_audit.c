@@ -2,6 +2,10 @@
  * the same run and directory.
  *
  *   bench_audit [--dir DIR] [--seconds S] [--check]
+ *   bench_audit --records N [--mode every|batch|none] [--dir DIR]
+ *
+ * The second form appends exactly N records in one mode and prints the rate: a fixed amount of
+ * work for instruction counts (valgrind --tool=callgrind) and profiles.
  *
  * Targets (docs/AUDIT.md): batch >= 100000 records/s; every >= 0.9x raw fdatasync. With --check
  * the exit status is 1 when a target is missed. DIR should be on the disk the log will use
@@ -10,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,9 +68,10 @@ rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 	return remove(p);
 }
 
-/* Appends for `secs` seconds; the event loop's tick runs between appends, as in corrald. */
+/* Appends for `secs` seconds (or exactly `count` records when count > 0); the event loop's tick
+ * runs between appends, as in corrald. */
 static double
-run_mode(const char *dir, enum audit_fsync mode, double secs, size_t *linelen)
+run_mode(const char *dir, enum audit_fsync mode, double secs, uint64_t count, size_t *linelen)
 {
 	struct audit_opts o = { .key = key, .fsync = mode, .syslog_path = "" };
 	char path[4096], err[512];
@@ -90,7 +96,7 @@ run_mode(const char *dir, enum audit_fsync mode, double secs, size_t *linelen)
 		if (audit_next_deadline(a) >= 0)
 			audit_tick(a, audit_now_ms());
 		t = now_s() - t0;
-	} while (t < secs);
+	} while (count > 0 ? n < count : t < secs);
 	audit_flush(a);
 	t = now_s() - t0;
 	audit_close(a);
@@ -149,22 +155,34 @@ main(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "check", no_argument, NULL, 'c' },
+		{ "records", required_argument, NULL, 'n' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *base = getenv("BENCH_AUDIT_DIR");
 	double secs = 1.0, raw = 0, every = 0, batch, none;
 	char dir[4096];
 	size_t linelen = 0;
+	enum audit_fsync mode = AUDIT_FSYNC_BATCH;
+	uint64_t count = 0;
 	bool check = false, ok = true;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:s:c", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:cn:m:", lo, NULL)) != -1) {
 		if (c == 'd')
 			base = optarg;
 		else if (c == 's')
 			secs = atof(optarg);
 		else if (c == 'c')
 			check = true;
+		else if (c == 'n')
+			count = strtoull(optarg, NULL, 10);
+		else if (c == 'm' && strcmp(optarg, "every") == 0)
+			mode = AUDIT_FSYNC_EVERY;
+		else if (c == 'm' && strcmp(optarg, "batch") == 0)
+			mode = AUDIT_FSYNC_BATCH;
+		else if (c == 'm' && strcmp(optarg, "none") == 0)
+			mode = AUDIT_FSYNC_NONE;
 		else
 			return 2;
 	}
@@ -173,14 +191,22 @@ main(int argc, char **argv)
 		perror(dir);
 		return 2;
 	}
+	if (count > 0) {
+		double rate = run_mode(dir, mode, 0, count, &linelen);
+
+		printf("audit append, %zu-byte lines, %" PRIu64 " records, mode %d: %.0f rec/s\n",
+		    linelen, count, (int)mode, rate);
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		return 0;
+	}
 	/* EVERY and raw alternate in short rounds, so that a change in the shared disk's speed
 	 * during the run hits both alike. */
 	for (int round = 0; round < ROUNDS; round++) {
-		every += run_mode(dir, AUDIT_FSYNC_EVERY, secs / ROUNDS, &linelen) / ROUNDS;
+		every += run_mode(dir, AUDIT_FSYNC_EVERY, secs / ROUNDS, 0, &linelen) / ROUNDS;
 		raw += run_raw(dir, linelen, secs / ROUNDS) / ROUNDS;
 	}
-	batch = run_mode(dir, AUDIT_FSYNC_BATCH, secs, NULL);
-	none = run_mode(dir, AUDIT_FSYNC_NONE, secs, NULL);
+	batch = run_mode(dir, AUDIT_FSYNC_BATCH, secs, 0, NULL);
+	none = run_mode(dir, AUDIT_FSYNC_NONE, secs, 0, NULL);
 	printf("audit append, %zu-byte lines, %s\n", linelen, dir);
 	printf("  raw pwrite+fdatasync  %10.0f rec/s\n", raw);
 	printf("  every                 %10.0f rec/s  %.2fx raw  (target >= 0.90x)  %s\n", every,
