@@ -170,6 +170,7 @@
 #define LIM_CANARY_QUERY_MAX	(16u << 10)	/* one baseline/canary PromQL text */
 #define LIM_CANARY_CHART_POINTS	20000u		/* samples returned with include_series, all metrics */
 #define LIM_EVIDENCE_MAX	4096u		/* canary verdicts corrald keeps as policy evidence */
+#define LIM_EVIDENCE_SCAN_BYTES	(1ull << 30)	/* audit log read at start to find evidence, newest first */
 
 /* --- MCP (tools/mcp, supervisor/mcp, agents/mcpbridge) --- */
 #define LIM_MCP_LINE_MAX	(LIM_ARGS_MAX + (64u << 10))	/* one JSON-RPC message from a client */

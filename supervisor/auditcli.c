@@ -551,11 +551,36 @@ table_header(FILE *out)
 	    "TENANT", "PRINCIPAL", "CALL/EVENT", "DECISION", "OUTCOME");
 }
 
+/* A canary verdict as evidence: " [evidence seq N: fail, score 0]" after a decision or outcome
+ * that names one (the decision of a gated call names the record that justified it), and the
+ * verdict itself in an "evidence" record's row. */
+static void
+evidence_note(json_t *j, char *buf, size_t len)
+{
+	json_t *ev = json_object_get(j, "evidence");
+	const char *type = json_string_value(json_object_get(j, "type"));
+	char *score;
+
+	buf[0] = '\0';
+	if (type != NULL && strcmp(type, "evidence") == 0)
+		ev = json_object_get(j, "result");
+	if (!json_is_object(ev))
+		return;
+	score = json_dumps(json_object_get(ev, "score"), JSON_ENCODE_ANY);
+	if (type != NULL && strcmp(type, "evidence") == 0)
+		snprintf(buf, len, "verdict %s, score %s", jstr(ev, "verdict"), score ? score : "-");
+	else if (json_is_integer(json_object_get(ev, "seq")))
+		snprintf(buf, len, " [evidence seq %" JSON_INTEGER_FORMAT ": %s, score %s]",
+		    json_integer_value(json_object_get(ev, "seq")), jstr(ev, "verdict"),
+		    score ? score : "-");
+	free(score);
+}
+
 static void
 table_row(FILE *out, const char *line, size_t len)
 {
 	json_t *j = json_loadb(line, len, 0, NULL);
-	char call[2 * LIM_NAME_MAX + 2], outcome[64];
+	char call[2 * LIM_NAME_MAX + 2], outcome[64], note[128];
 	json_t *st;
 
 	if (j == NULL) {
@@ -572,9 +597,12 @@ table_row(FILE *out, const char *line, size_t len)
 		    jstr(j, "outcome"), json_integer_value(st));
 	else
 		snprintf(outcome, sizeof(outcome), "%s", jstr(j, "outcome"));
-	fprintf(out, "%-24s  %8" JSON_INTEGER_FORMAT "  %-10s  %-12s  %-20s  %-28s  %-8s  %s\n",
+	evidence_note(j, note, sizeof(note));
+	if (note[0] != ' ' && note[0] != '\0')
+		snprintf(outcome, sizeof(outcome), "%s", "");
+	fprintf(out, "%-24s  %8" JSON_INTEGER_FORMAT "  %-10s  %-12s  %-20s  %-28s  %-8s  %s%s\n",
 	    jstr(j, "time"), json_integer_value(json_object_get(j, "seq")), jstr(j, "type"),
-	    jstr(j, "tenant"), jstr(j, "principal"), call, jstr(j, "decision"), outcome);
+	    jstr(j, "tenant"), jstr(j, "principal"), call, jstr(j, "decision"), outcome, note);
 	json_decref(j);
 }
 

@@ -459,6 +459,27 @@ svg(const struct report *r, FILE *f)
 	fputs("</svg>\n", f);
 }
 
+/* The evidence a gated allow used: which audit record, what verdict. */
+static void
+evidence_cell(const json_t *dec, FILE *f)
+{
+	const json_t *ev = json_object_get(dec, "evidence");
+	char *score;
+
+	if (!json_is_integer(json_object_get(ev, "seq")))
+		return;
+	score = json_dumps(json_object_get(ev, "score"), JSON_ENCODE_ANY);
+	fprintf(f, "%sevidence: audit seq %" JSON_INTEGER_FORMAT " (", *str(dec, "reason") ? "; " :
+	    "", json_integer_value(json_object_get(ev, "seq")));
+	esc(f, str(ev, "op"));
+	fputs(" ", f);
+	esc(f, str(ev, "verdict"));
+	fputs(", score ", f);
+	esc(f, score ? score : "-");
+	fputs(")", f);
+	free(score);
+}
+
 static void
 table_row(const struct rcall *c, FILE *f)
 {
@@ -484,6 +505,7 @@ table_row(const struct rcall *c, FILE *f)
 	}
 	fputs("</td><td>", f);
 	esc(f, str(c->dec, "reason"));
+	evidence_cell(c->dec, f);
 	fputs("</td><td>", f);
 	esc(f, c->out ? str(c->out, "outcome") : "—");
 	if (c->out && json_object_get(c->out, "error")) {

@@ -15,34 +15,106 @@
 #include "supervisor/approval.h"
 #include "supervisor/audit.h"
 #include "supervisor/cred.h"
+#include "supervisor/evidence.h"
 #include "supervisor/ops.h"
 #include "supervisor/router_int.h"
 #include "supervisor/sup.h"
 
 /* ---------------------------------------------------------------- evidence */
 
-struct evidence {
-	char *tenant, *tool, *op;
-	json_t *args, *result;
-	int64_t at_ms;
-	uint64_t seq;
-	struct evidence *next;
-};
-
-static struct evidence *evidence_list;
+/* Canary verdicts that can justify a gated call: a cache of the audit log's "evidence" records
+ * (supervisor/evidence.h), rebuilt from the log whenever the modules open (start, reload). */
+static struct ev_store *evidence;
 
 static int
 evidence_lookup(void *arg, const struct pol_evidence_query *q, int64_t *found_at)
 {
-	int found = 0;
+	const struct ev_rec *e = ev_store_find(evidence, q);
 
-	for (struct evidence *e = evidence_list; e != NULL; e = e->next)
-		if (pol_evidence_match(q, e->tenant, e->tool, e->op, e->args, e->result, e->at_ms) &&
-		    (!found || e->at_ms > *found_at)) {
-			*found_at = e->at_ms;
-			found = 1;
-		}
-	return found;
+	if (e == NULL)
+		return 0;
+	*found_at = e->at_ms;
+	return 1;
+}
+
+/* The entry that justified an allow: the decision's own query again (the newest match). */
+static const struct ev_rec *
+evidence_used(const struct pol_request *rq, const struct pol_decision *d)
+{
+	const struct pol_evidence *pe = d->evidence;
+	struct pol_evidence_query q = { .tenant = rq->tenant, .principal = rq->principal,
+		.tool = pe->tool, .op = pe->op, .match = pe->match, .nsame = pe->nsame,
+		.same = pe->same, .since_ms = rq->now_ms - pe->within_ms, .now_ms = rq->now_ms };
+
+	for (size_t i = 0; i < q.nsame && i < LIM_POL_SAME_MAX; i++)
+		q.same_vals[i] = json_object_get(rq->args, q.same[i]);
+	return ev_store_find(evidence, &q);
+}
+
+static void
+evidence_warn(void *arg, const char *file, size_t line, const char *why)
+{
+	char where[32];
+
+	snprintf(where, sizeof(where), "%zu", line);
+	log_kv(LOG_WARNING, "audit log: evidence not loaded", "file", file, "line", where,
+	    "problem", why, NULL);
+}
+
+/* Rebuild the evidence cache from the audit log (needs the audit key: the MAC of every record
+ * loaded is checked). A problem is logged, never fatal: missing evidence only refuses calls. */
+static int
+evidence_open(struct sup *s, const uint8_t key[AUDIT_KEY_LEN])
+{
+	struct ev_load_stats ls;
+	char n[4][24];
+	int r;
+
+	ev_store_free(evidence);
+	evidence = NULL;
+	if ((r = ev_store_new(ev_policy_max_age(s->policy), &evidence)) < 0)
+		return r;
+	if ((r = ev_store_load(evidence, s->cfg->audit_path, key, sup_wall_ms(), evidence_warn,
+	    NULL, &ls)) < 0)
+		log_kv(LOG_WARNING, "audit log: reading evidence failed", "error", err_str(r), NULL);
+	snprintf(n[0], sizeof(n[0]), "%zu", ls.loaded);
+	snprintf(n[1], sizeof(n[1]), "%zu", ls.expired);
+	snprintf(n[2], sizeof(n[2]), "%zu", ls.bad);
+	snprintf(n[3], sizeof(n[3]), "%zu", ls.files);
+	log_kv(ls.bad ? LOG_WARNING : LOG_INFO, "evidence loaded from the audit log", "loaded",
+	    n[0], "expired", n[1], "ignored", n[2], "files", n[3], "capped",
+	    ls.capped ? "true" : "false", NULL);
+	return r == -ENOMEM ? r : 0;
+}
+
+/* A verdict becomes evidence once its "evidence" record is in the audit log and on disk; the
+ * caller gets the result only after that (finish() replies after this returns). A verdict the
+ * log could not take justifies nothing: the outcome record says so. */
+static void
+evidence_record(struct sup *s, const struct call *c, json_t *res, json_t *rec)
+{
+	json_t *ev = ev_record_new(c->o.tenant, c->o.principal, c->family, c->op, c->id,
+	    c->decision_seq, c->args, res, sup_wall_ms()), *sum;
+	uint64_t seq = 0;
+	char err[160];
+	int r = ev ? 0 : -ENOMEM;
+
+	if (r == 0 && (r = sup_audit(s, ev)) == 0 && s->audit != NULL)
+		r = audit_flush(s->audit);
+	if (r == 0)
+		seq = (uint64_t)json_integer_value(json_object_get(ev, "seq"));
+	if (r == 0 && evidence != NULL &&
+	    (r = ev_store_add(evidence, ev, seq, sup_wall_ms(), err, sizeof(err))) < 0)
+		log_kv(LOG_ERR, "evidence not kept", "error", err, NULL);
+	sum = json_pack("{s:O?, s:O?, s:O?, s:I}", "app_name", json_object_get(c->args,
+	    "app_name"), "verdict", json_object_get(res, "verdict"), "score",
+	    json_object_get(res, "score"), "decision_seq", (json_int_t)c->decision_seq);
+	if (r == 0)
+		json_object_set_new(sum, "seq", json_integer((json_int_t)seq));
+	else
+		json_object_set_new(sum, "error", json_string(err_str(r)));
+	json_object_set_new(rec, "evidence", sum);
+	json_decref(ev);
 }
 
 /* A rollback's outcome record says what changed: from and to which history id, and the steps
@@ -68,16 +140,13 @@ observe_rollback(const char *result, json_t *rec)
 	json_decref(res);
 }
 
-/* Results that count as evidence are recorded: a canary verdict is the one we know. Each is
- * kept as (tenant, args with app_name, verdict and score, time, the call's decision seq), the
- * newest first and at most LIM_EVIDENCE_MAX of them; the samples a result may carry for charts
- * are not kept. The outcome record names the verdict, the app and the decision seq. */
+/* Results that count as evidence are recorded: a canary verdict is the one we know
+ * (evidence_record). The outcome record names the verdict, the app, the call's decision seq
+ * and the seq of the evidence record. */
 void
 sup_observe_result(struct sup *s, const struct call *c, const char *result, json_t *rec)
 {
-	struct evidence *e, **pp;
 	json_t *res;
-	size_t n = 0;
 
 	if (strcmp(c->family, "model") == 0) {
 		if ((res = json_loads(result, 0, NULL)) != NULL)
@@ -91,37 +160,10 @@ sup_observe_result(struct sup *s, const struct call *c, const char *result, json
 	}
 	if (strcmp(c->family, "prometheus") != 0 || strcmp(c->op, "canary_analyze") != 0)
 		return;
-	if ((res = json_loads(result, 0, NULL)) == NULL || !json_is_object(res) ||
-	    !json_is_string(json_object_get(res, "verdict")) ||
-	    (e = calloc(1, sizeof(*e))) == NULL) {
-		json_decref(res);
-		return;
-	}
-	json_object_del(res, "series");
-	e->tenant = strdup(c->o.tenant ? c->o.tenant : "");
-	e->tool = strdup(c->family);
-	e->op = strdup(c->op);
-	e->args = json_incref(c->args);
-	e->result = res;
-	e->at_ms = sup_wall_ms();
-	e->seq = c->decision_seq;
-	e->next = evidence_list;
-	evidence_list = e;
-	json_object_set_new(rec, "evidence", json_pack("{s:O?, s:O?, s:O?, s:I}", "app_name",
-	    json_object_get(c->args, "app_name"), "verdict", json_object_get(res, "verdict"),
-	    "score", json_object_get(res, "score"), "decision_seq", (json_int_t)e->seq));
-	/* Past the cap the oldest verdicts go: they are the first to fall outside a `within`. */
-	for (pp = &evidence_list; *pp != NULL && ++n <= LIM_EVIDENCE_MAX; pp = &(*pp)->next)
-		;
-	while ((e = *pp) != NULL) {
-		*pp = e->next;
-		free(e->tenant);
-		free(e->tool);
-		free(e->op);
-		json_decref(e->args);
-		json_decref(e->result);
-		free(e);
-	}
+	if ((res = json_loads(result, 0, NULL)) != NULL && json_is_object(res) &&
+	    json_is_string(json_object_get(res, "verdict")))
+		evidence_record(s, c, res, rec);
+	json_decref(res);
 }
 
 /* ---------------------------------------------------------------- deciding */
@@ -332,6 +374,13 @@ sup_decide(struct sup *s, const struct origin *o, const struct tool_family *f,
 	}
 	if (d.effect != POL_ALLOW)
 		return DEC_DENY;
+	if (d.evidence != NULL) {
+		/* Name the verdict that justified this call: its audit seq leads to the analysis. */
+		const struct ev_rec *e = evidence_used(&rq, &d);
+
+		if (e != NULL)
+			json_object_set_new(rec, "evidence", ev_used_json(e));
+	}
 	if (strcmp(f->name, "argocd") == 0 && strcmp(op->name, "rollback_application") == 0 &&
 	    json_is_true(json_object_get(args, "disable_auto_sync"))) {
 		char why[512];
@@ -451,6 +500,10 @@ sup_modules_open(struct sup *s)
 		return r;
 	}
 	audit_set_redactor(s->audit, cred_redactor(s->creds));
+	if ((r = evidence_open(s, key)) < 0) {
+		explicit_bzero(key, sizeof(key));
+		return r;
+	}
 	{
 		char dir[4096];
 		size_t nbad = 0;
@@ -475,6 +528,8 @@ sup_modules_close(struct sup *s)
 {
 	approval_store_close(s->approvals);
 	s->approvals = NULL;
+	ev_store_free(evidence);
+	evidence = NULL;
 	audit_close(s->audit);
 	s->audit = NULL;
 	pol_set_free(s->policy);

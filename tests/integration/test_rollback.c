@@ -8,10 +8,18 @@
  *
  * Cases (issue 7, must-show 3): no evidence -> denied; stale evidence (outside `within`) ->
  * denied; a pass verdict -> denied; a fail verdict for another app -> denied; a fail verdict
- * for the app -> allowed, and the rollback reaches Argo CD. Then the auto-sync two-step. */
+ * for the app -> allowed, and the rollback reaches Argo CD. Then the auto-sync two-step.
+ *
+ * Evidence across restarts (the verdict lives in the audit log as an "evidence" record, read
+ * back at start): a verdict survives a SIGKILL of corrald and a torn tail, and the allowed
+ * rollback's decision names the evidence record's seq; a verdict that expired while corrald
+ * was down justifies nothing; a forged (edited) or broken evidence line is reported with its
+ * file and line and ignored. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -369,4 +377,212 @@ Test(rollback, auto_sync_needs_patch_permission)
 	    "%s", json_string_value(json_object_get(res, "detail")));
 	json_decref(res);
 	cr_expect_eq(argo_writes("auto-app"), 0);
+}
+
+/* ---------------------------------------------------------------- evidence across restarts */
+
+/* The audit log's "evidence" record for app (new ref), and its 1-based line. */
+static json_t *
+evidence_record(const char *app, size_t *lineno)
+{
+	char *log = hx_read(h.audit), *line, *next;
+	json_t *found = NULL;
+	size_t n = 0;
+
+	for (line = log; line && *line; line = next) {
+		json_t *r;
+
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		n++;
+		r = json_loads(line, 0, NULL);
+		if (r && strcmp(json_string_value(json_object_get(r, "type")) ?: "", "evidence") == 0 &&
+		    strcmp(json_string_value(http_json_get(r, "args.app_name")) ?: "", app) == 0) {
+			json_decref(found);
+			found = json_incref(r);
+			if (lineno)
+				*lineno = n;
+		}
+		json_decref(r);
+	}
+	free(log);
+	cr_assert_not_null(found, "no evidence record for %s in the audit log", app);
+	return found;
+}
+
+/* The audit record with this seq (new ref). */
+static json_t *
+audit_seq(json_int_t seq)
+{
+	char *log = hx_read(h.audit), *line, *save = NULL;
+	json_t *found = NULL;
+
+	for (line = strtok_r(log, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = json_loads(line, 0, NULL);
+
+		if (json_integer_value(json_object_get(r, "seq")) == seq)
+			found = json_incref(r);
+		json_decref(r);
+	}
+	free(log);
+	cr_assert_not_null(found, "no audit record with seq %lld", (long long)seq);
+	return found;
+}
+
+static void
+crash(void)
+{
+	cr_assert_eq(kill(h.pid, SIGKILL), 0);
+	waitpid(h.pid, NULL, 0);
+	h.pid = 0;
+}
+
+static void
+append(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* corralctl audit verify --key KEY DIR: exit status, output in *out. */
+static int
+verify(char **out)
+{
+	char key[400], dir[400];
+	const char *av[] = { hx_bin("corralctl"), "audit", "verify", "--key", key, dir, NULL };
+
+	snprintf(key, sizeof(key), "%s/state/audit.key", h.dir);
+	snprintf(dir, sizeof(dir), "%s/state/audit", h.dir);
+	return hx_run(out, av);
+}
+
+/* The verdict is on disk before corralctl gets it; corrald is killed, a crash leaves half a
+ * record at the end of the log; the restarted corrald allows the rollback, and its decision
+ * record leads to the evidence record, which leads to the canary call's decision. */
+Test(rollback, evidence_survives_sigkill)
+{
+	json_t *ev, *d, *used, *cd, *res;
+	json_int_t eseq;
+	char *log, *out = NULL, want[96];
+	const char *av[] = { "audit", "query", "--type", "decision", "--op",
+	    "rollback_application", NULL, NULL };
+	char dir[400];
+
+	start("15m", false);
+	canary("guestbook", "fail");
+	ev = evidence_record("guestbook", NULL);
+	eseq = json_integer_value(json_object_get(ev, "seq"));
+	cr_assert_gt(eseq, 0);
+	cr_expect_str_eq(json_string_value(http_json_get(ev, "result.verdict")), "fail");
+	cr_expect_null(json_object_get(json_object_get(ev, "args"), "metrics"),
+	    "the queries are not kept as evidence");
+	cd = audit_seq(json_integer_value(json_object_get(ev, "decision_seq")));
+	cr_expect_str_eq(json_string_value(json_object_get(cd, "op")), "canary_analyze");
+	cr_expect_str_eq(json_string_value(json_object_get(cd, "decision")), "allow");
+	json_decref(cd);
+
+	crash();
+	append(h.audit, "{\"type\":\"evidence\",\"tenant\":\"shop\",\"result\":{\"verd");
+	hx_start(&h, 2);
+	log = hx_read(h.log);
+	cr_expect(strstr(log, "evidence loaded from the audit log") && strstr(log, "loaded=1"),
+	    "%s", log);
+	free(log);
+
+	cr_assert_eq(call("argocd", "rollback_application", "{\"app_name\":\"guestbook\"}", &res),
+	    0, "%s", json_dumps(res, 0));
+	json_decref(res);
+	d = last_rollback_decision();
+	cr_expect_str_eq(json_string_value(json_object_get(d, "decision")), "allow");
+	used = json_object_get(d, "evidence");
+	cr_assert_not_null(used, "the allow does not name its evidence: %s", json_dumps(d, 0));
+	cr_expect_eq(json_integer_value(json_object_get(used, "seq")), eseq);
+	cr_expect_eq(json_integer_value(json_object_get(used, "decision_seq")),
+	    json_integer_value(json_object_get(ev, "decision_seq")));
+	cr_expect_str_eq(json_string_value(json_object_get(used, "verdict")), "fail");
+	cr_expect(json_equal(json_object_get(used, "score"), http_json_get(ev, "result.score")));
+	cr_expect_str_eq(json_string_value(json_object_get(used, "app_name")), "guestbook");
+	cr_expect_str_eq(json_string_value(json_object_get(used, "op")),
+	    "prometheus.canary_analyze");
+	json_decref(d);
+
+	log = hx_read(h.audit);
+	cr_expect(strstr(log, "\"event\":\"torn_tail\""), "the torn tail was not recovered");
+	free(log);
+	cr_expect_eq(verify(&out), 0, "%s", out);
+	cr_expect(strstr(out, "OK:"), "%s", out);
+	free(out);
+	/* corralctl audit query shows the link */
+	snprintf(dir, sizeof(dir), "%s/state/audit", h.dir);
+	av[6] = dir;
+	cr_expect_eq(hx_ctl(&h, &out, av), 0, "%s", out);
+	snprintf(want, sizeof(want), "[evidence seq %lld: fail, score ", (long long)eseq);
+	cr_expect(strstr(out, want), "%s", out);
+	free(out);
+	json_decref(ev);
+}
+
+/* A verdict that got older than `within` while corrald was down justifies nothing. */
+Test(rollback, evidence_expired_after_restart)
+{
+	char *log;
+
+	start("3s", false);
+	canary("guestbook", "fail");
+	crash();
+	usleep(3300 * 1000);
+	hx_start(&h, 2);
+	log = hx_read(h.log);
+	cr_expect(strstr(log, "evidence loaded from the audit log") && strstr(log, "loaded=0") &&
+	    strstr(log, "expired=1"), "%s", log);
+	free(log);
+	rollback_denied("guestbook", "no evidence");
+}
+
+/* A pass verdict edited into a fail (same length, so every other byte stays), and a broken line
+ * that claims to be evidence: corrald starts, names file and line of both, loads neither, and
+ * the rollback stays refused. audit verify sees the edit too. */
+Test(rollback, forged_evidence_ignored)
+{
+	char *log, *p, *out = NULL, where[64];
+	size_t line = 0, n = 0;
+	json_t *ev;
+	FILE *f;
+
+	start("15m", false);
+	canary("busy", "pass");
+	ev = evidence_record("busy", &line);
+	json_decref(ev);
+	crash();
+	log = hx_read(h.audit);
+	for (p = log; n + 1 < line; p = strchr(p, '\n') + 1)
+		n++;
+	cr_assert(strncmp(p, "{", 1) == 0);
+	p = strstr(p, "\"verdict\":\"pass\"");
+	cr_assert_not_null(p);
+	memcpy(p + 11, "fail", 4);
+	p = strchr(p, '\n') + 1;
+	f = fopen(h.audit, "w");
+	cr_assert_not_null(f);
+	fwrite(log, 1, (size_t)(p - log), f);
+	fputs("{\"type\":\"evidence\",\"tenant\":\"shop\" broken\n", f);
+	fputs(p, f);
+	fclose(f);
+	free(log);
+
+	hx_start(&h, 2);
+	log = hx_read(h.log);
+	snprintf(where, sizeof(where), "line=%zu", line);
+	cr_expect(strstr(log, "audit.jsonl") && strstr(log, where) &&
+	    strstr(log, "does not verify"), "%s", log);
+	snprintf(where, sizeof(where), "line=%zu", line + 1);
+	cr_expect(strstr(log, where) && strstr(log, "not JSON"), "%s", log);
+	cr_expect(strstr(log, "loaded=0") && strstr(log, "ignored=2"), "%s", log);
+	free(log);
+	rollback_denied("busy", "no evidence");
+	cr_expect_eq(verify(&out), 1, "audit verify missed the edit: %s", out);
+	free(out);
 }
