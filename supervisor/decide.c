@@ -66,7 +66,7 @@ evidence_warn(void *arg, const char *file, size_t line, const char *why)
 static int
 evidence_open(struct sup *s, const uint8_t key[AUDIT_KEY_LEN])
 {
-	struct ev_load_stats ls;
+	struct ev_load_stats ls = { 0 };
 	char n[4][24];
 	int r;
 
