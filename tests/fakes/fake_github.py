@@ -12,7 +12,9 @@ integer path parameters must be integers, per_page <= 100, no trailing slash, ar
 Logs and artifact archives answer 302 to http://localhost:<port>/_blob/... (another host name
 for the same server: the "storage host"); a request there that carries Authorization is a
 violation. State knobs (POST /__fake/control {"state": {...}}): "prefix" (e.g. "/api/v3" for
-GitHub Enterprise Server), "log_lines", "reset".
+GitHub Enterprise Server), "log_lines", "log_error" (the log's last, ##[error] line), "owner" and
+"repo" (the one repository served; default octo-org/hello-world), "reset". A created release's
+tag becomes a ref (compare_commits, workflow dispatch), as on GitHub.
 """
 import io
 import json
@@ -24,7 +26,6 @@ from fakebase import ApiError, Fake, Route, _resolve
 
 OWNER, REPO = 'octo-org', 'hello-world'
 DOC = 'https://docs.github.com/rest'
-REFS = ('main', 'v1.0.0', 'v1.1.0', 'release/1.x')
 
 
 def example(spec, schema, depth=0):
@@ -115,7 +116,9 @@ class GitHubFake(Fake):
     def reset(self):
         self.body_mode, self.body_count = None, 0
         self.prefix = ''
+        self.owner, self.repo = OWNER, REPO
         self.log_lines = 3000
+        self.log_error = 'Process completed with exit code 1.'
         self.workflows = {161335: ('CI', '.github/workflows/ci.yml'),
                           161336: ('Deploy', '.github/workflows/deploy.yml')}
         self.deploy_inputs = {'environment', 'version'}
@@ -142,21 +145,21 @@ class GitHubFake(Fake):
         self.next_run = 39000
 
     def set_state(self, state):
-        self.apply_state(state, prefix=None, log_lines=int)
+        self.apply_state(state, prefix=None, log_lines=int, owner=str, repo=str, log_error=str)
 
     def obj(self, schema, over):
         return overlay(example(self.spec, {'$ref': '#/components/schemas/' + schema}), over)
 
     def run_obj(self, r):
         rid = r['id']
-        base = 'https://api.github.com/repos/%s/%s/actions/runs/%d' % (OWNER, REPO, rid)
+        base = 'https://api.github.com/repos/%s/%s/actions/runs/%d' % (self.owner, self.repo, rid)
         name, path = self.workflows[r['workflow_id']]
         return self.obj('workflow-run', {
             'id': rid, 'name': name, 'display_title': 'run %d' % rid, 'path': path,
             'run_number': r['run_number'], 'run_attempt': 1, 'event': r['event'],
             'status': r['status'], 'conclusion': r['conclusion'], 'workflow_id': r['workflow_id'],
             'head_branch': r['head_branch'], 'head_sha': '%040x' % rid, 'url': base,
-            'html_url': 'https://github.com/%s/%s/actions/runs/%d' % (OWNER, REPO, rid),
+            'html_url': 'https://github.com/%s/%s/actions/runs/%d' % (self.owner, self.repo, rid),
             'actor': self.obj('simple-user', {'login': 'octocat'}),
             'head_commit': {'message': 'commit for %d' % rid},
             'pull_requests': []})
@@ -177,11 +180,11 @@ class GitHubFake(Fake):
         return self.obj('artifact', {
             'id': aid, 'name': name, 'size_in_bytes': size, 'expired': expired,
             'archive_download_url': 'https://api.github.com/repos/%s/%s/actions/artifacts/%d/zip'
-            % (OWNER, REPO, aid), 'workflow_run': {'id': run, 'head_branch': 'main'}})
+            % (self.owner, self.repo, aid), 'workflow_run': {'id': run, 'head_branch': 'main'}})
 
     def release_obj(self, rid, tag, target, name=None, body=None, draft=False, pre=False):
-        return {'url': 'https://api.github.com/repos/%s/%s/releases/%d' % (OWNER, REPO, rid),
-                'html_url': 'https://github.com/%s/%s/releases/tag/%s' % (OWNER, REPO, tag),
+        return {'url': 'https://api.github.com/repos/%s/%s/releases/%d' % (self.owner, self.repo, rid),
+                'html_url': 'https://github.com/%s/%s/releases/tag/%s' % (self.owner, self.repo, tag),
                 'assets_url': 'x', 'upload_url': 'x', 'tarball_url': 'x', 'zipball_url': 'x',
                 'id': rid, 'node_id': 'RE_%d' % rid, 'tag_name': tag, 'target_commitish': target,
                 'name': name or tag, 'body': body or 'notes for %s' % tag, 'draft': draft,
@@ -252,7 +255,7 @@ class GitHubFake(Fake):
 
     # ---------------------------------------------------------------- helpers
     def repo_check(self, req):
-        if req.params.get('owner') != OWNER or req.params.get('repo') != REPO:
+        if req.params.get('owner') != self.owner or req.params.get('repo') != self.repo:
             raise ApiError(404, 'Not Found')
 
     def page(self, req, items):
@@ -346,7 +349,7 @@ class GitHubFake(Fake):
         if kind == 'logs':
             lines = ['2026-01-01T00:00:%02dZ step output line %d' % (i % 60, i)
                      for i in range(self.log_lines)]
-            lines.append('2026-01-01T00:01:00Z ##[error]Process completed with exit code 1.')
+            lines.append('2026-01-01T00:01:00Z ##[error]' + self.log_error)
             return 200, ('\n'.join(lines) + '\n').encode(), {'Content-Type': 'text/plain'}
         if kind == 'artifacts' and name.isdigit() and int(name) in self.artifacts:
             data = self.artifacts[int(name)][3] or b''
@@ -390,7 +393,7 @@ class GitHubFake(Fake):
         self.repo_check(req)
         wid = self.workflow_of(req)
         body = req.json or {}
-        if body.get('ref') not in REFS:
+        if body.get('ref') not in self.ref_index:
             raise ApiError(422, 'No ref found for: %s' % body.get('ref'))
         extra = sorted(set(body.get('inputs', {})) - (self.deploy_inputs if wid == 161336 else set()))
         if extra:
@@ -403,9 +406,9 @@ class GitHubFake(Fake):
         if body.get('return_run_details'):
             return 200, {'workflow_run_id': rid,
                          'run_url': 'https://api.github.com/repos/%s/%s/actions/runs/%d'
-                         % (OWNER, REPO, rid),
+                         % (self.owner, self.repo, rid),
                          'html_url': 'https://github.com/%s/%s/actions/runs/%d'
-                         % (OWNER, REPO, rid)}, {}
+                         % (self.owner, self.repo, rid)}, {}
         return 204, b'', {}
 
     # ---------------------------------------------------------------- artifacts
@@ -461,6 +464,9 @@ class GitHubFake(Fake):
                                b.get('target_commitish', 'main'), b.get('name'), b.get('body'),
                                b.get('draft', False), b.get('prerelease', False))
         self.releases.insert(0, rel)
+        # the release creates its tag (GitHub does) at the target's head: it is a ref from now on
+        self.ref_index[b['tag_name']] = self.ref_index.get(b.get('target_commitish', 'main'),
+                                                           self.ref_index['main'])
         return 201, rel, {'Location': rel['url']}
 
     def commit_obj(self, i):
@@ -488,7 +494,7 @@ class GitHubFake(Fake):
                   'raw_url': 'x', 'contents_url': 'x'} for i in range(len(commits))]
         st = 'identical' if b == h else ('ahead' if h > b else 'behind')
         return 200, {'url': 'x', 'html_url': 'https://github.com/%s/%s/compare/%s...%s'
-                     % (OWNER, REPO, base, head), 'permalink_url': 'x', 'diff_url': 'x',
+                     % (self.owner, self.repo, base, head), 'permalink_url': 'x', 'diff_url': 'x',
                      'patch_url': 'x', 'base_commit': self.commit_obj(max(b, 1)),
                      'merge_base_commit': self.commit_obj(max(min(b, h), 1)), 'status': st,
                      'ahead_by': max(h - b, 0), 'behind_by': max(b - h, 0),

@@ -480,3 +480,177 @@ Test(agents_e2e, deployment_guardian)
 	check_clean(F_ARGO);
 	check_clean(F_PROM);
 }
+
+/* drift-detector: dev-cart and prod-payments are OutOfSync. The policy's auto-remediable class
+ * (dev and staging, no prune) lets the dev-cart sync run; the production sync waits for an SRE,
+ * who refuses it: the model gets DENIED, Argo CD gets one sync, for dev-cart, without prune. */
+Test(agents_e2e, drift_detector)
+{
+	static const char state[] = "{\"state\": {\"apps\": {"
+	    "\"argocd/dev-cart\": {\"metadata\": {\"labels\": {\"env\": \"dev\"}}, "
+	    "\"status\": {\"sync\": {\"status\": \"OutOfSync\"}, \"resources\": [{\"version\": \"v1\", "
+	    "\"kind\": \"ConfigMap\", \"namespace\": \"cart-dev\", \"name\": \"cart-config\", "
+	    "\"status\": \"OutOfSync\"}]}},"
+	    "\"argocd/prod-payments\": {\"metadata\": {\"labels\": {\"env\": \"prod\"}}, "
+	    "\"status\": {\"sync\": {\"status\": \"OutOfSync\"}, \"resources\": [{\"group\": \"apps\", "
+	    "\"version\": \"v1\", \"kind\": \"Deployment\", \"namespace\": \"payments-prod\", "
+	    "\"name\": \"payments-api\", \"status\": \"OutOfSync\"}]}}}}}";
+	static const struct want_call calls[] = {
+		{ "argocd", "list_applications", "ok" },
+		{ "argocd", "get_application", "ok" }, { "argocd", "get_application", "ok" },
+		{ "argocd", "sync_application", "ok" }, { "argocd", "sync_application", "denied" },
+	};
+	static const struct want_dec dec[] = {
+		{ "argocd", "list_applications", "allow", "drift-argocd-read", "app_name", "(none)" },
+		{ "argocd", "get_application", "allow", "drift-argocd-read", "app_name",
+		  "\"dev-cart\"" },
+		{ "argocd", "get_application", "allow", "drift-argocd-read", "app_name",
+		  "\"prod-payments\"" },
+		{ "argocd", "sync_application", "allow", "drift-sync-nonprod", "app_name",
+		  "\"dev-cart\"" },
+		{ "argocd", "sync_application", "deny", "drift-sync-prod-approved", "app_name",
+		  "\"prod-payments\"" },
+	};
+	json_t *res, *b, *ap;
+	pid_t pid;
+
+	start("drift-detector", 41091, 1u << F_ARGO, NULL);
+	cr_assert_eq(fake_control(&fk[F_ARGO], state), 0);
+	policy_copy("drift-detector", "group:sre");
+	script_use("drift-detector");
+	hx_start(&h, 3);
+	pid = run_bg("drift-detector", "Check the Argo CD applications for drift and remediate "
+	    "what you may.", "run");
+	ap = sre_vote("deny");
+	cr_expect_str_eq(json_string_value(json_object_get(ap, "op")), "sync_application");
+	json_decref(ap);
+	res = run_wait(pid, "run");
+	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
+	check_answer(res, "| dev-cart | ConfigMap cart-config | auto-remediable | synced");
+	check_answer(res, "| prod-payments | Deployment payments-api replicas | review-required | "
+	    "denied");
+	json_decref(res);
+	check_decisions("drift-detector", dec, sizeof(dec) / sizeof(dec[0]));
+	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/dev-cart/sync"), 1);
+	b = fake_body(F_ARGO, "POST", "/applications/dev-cart/sync");
+	cr_expect(json_is_false(json_object_get(b, "prune")) || json_object_get(b, "prune") == NULL,
+	    "dev-cart synced with prune");
+	json_decref(b);
+	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/prod-payments"), 0,
+	    "the refused production sync reached Argo CD");
+	check_clean(F_ARGO);
+}
+
+/* pipeline-doctor: acme/payments' run 30001 failed because its runner was lost (transient). The
+ * agent reads runs, jobs and the failed job's log, and re-runs the failed jobs (allowed); the
+ * re-run it is asked for in partner/payments-sdk is denied by the policy (acme only) and never
+ * reaches GitHub. */
+Test(agents_e2e, pipeline_doctor)
+{
+	static const struct want_call calls[] = {
+		{ "github_actions", "list_workflow_runs", "ok" },
+		{ "github_actions", "list_jobs", "ok" },
+		{ "github_actions", "get_job_logs", "ok" },
+		{ "github_actions", "rerun_failed_jobs", "ok" },
+		{ "github_actions", "rerun_failed_jobs", "denied" },
+	};
+	static const struct want_dec dec[] = {
+		{ "github_actions", "list_workflow_runs", "allow", "doctor-github-read", "status",
+		  "\"failure\"" },
+		{ "github_actions", "list_jobs", "allow", "doctor-github-read", "run_id", "30001" },
+		{ "github_actions", "get_job_logs", "allow", "doctor-github-read", "job_id", "40001" },
+		{ "github_actions", "rerun_failed_jobs", "allow", "doctor-github-rerun-failed", "owner",
+		  "\"acme\"" },
+		{ "github_actions", "rerun_failed_jobs", "deny", NULL, "owner", "\"partner\"" },
+	};
+	json_t *res;
+
+	start("pipeline-doctor", 41092, 1u << F_GH, NULL);
+	cr_assert_eq(fake_control(&fk[F_GH], "{\"state\": {\"owner\": \"acme\", \"repo\": "
+	    "\"payments\", \"log_lines\": 40, \"log_error\": \"The self-hosted runner: runner-1 lost "
+	    "communication with the server. Verify the machine is running and has a healthy network "
+	    "connection.\"}}"), 0);
+	policy_copy("pipeline-doctor", NULL);
+	script_use("pipeline-doctor");
+	hx_start(&h, 3);
+	res = run("pipeline-doctor", "CI is red on acme/payments. Find out why and fix what you "
+	    "can. partner/payments-sdk's run 30001 failed the same way: re-run it too.");
+	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
+	check_answer(res, "Classification: infrastructure (transient)");
+	check_answer(res, "re-run denied by policy");
+	json_decref(res);
+	check_decisions("pipeline-doctor", dec, sizeof(dec) / sizeof(dec[0]));
+	cr_expect_eq(fake_hits(F_GH, "GET", "/repos/acme/payments/actions/jobs/40001/logs"), 1);
+	cr_expect_eq(fake_hits(F_GH, "GET", "/_blob/logs/40001"), 1, "the log was not fetched");
+	cr_expect_eq(fake_hits(F_GH, "POST", "/repos/acme/payments/actions/runs/30001/"
+	    "rerun-failed-jobs"), 1);
+	cr_expect_eq(fake_hits(F_GH, "POST", "/rerun"), 1, "more than one re-run reached GitHub");
+	cr_expect_eq(fake_hits(F_GH, "GET", "/partner/") + fake_hits(F_GH, "POST", "/partner/"), 0);
+	check_clean(F_GH);
+}
+
+/* release-manager: v1.1.0 is the last release; since then a breaking feat, a fix and docs ->
+ * v2.0.0. The release waits for a release manager (the test approves), then GitHub gets the
+ * release with the tag and the changelog grouped by type, and deploy.yml is dispatched on the
+ * tag. The look at acme/billing's releases is denied by the policy (acme/payments only). */
+Test(agents_e2e, release_manager)
+{
+	static const struct want_call calls[] = {
+		{ "github_actions", "list_releases", "ok" },
+		{ "github_actions", "list_releases", "denied" },
+		{ "github_actions", "compare_commits", "ok" },
+		{ "github_actions", "create_release", "ok" },
+		{ "github_actions", "trigger_workflow", "ok" },
+		{ "github_actions", "list_workflow_runs", "ok" },
+	};
+	static const struct want_dec dec[] = {
+		{ "github_actions", "list_releases", "allow", "release-read", "repo", "\"payments\"" },
+		{ "github_actions", "list_releases", "deny", NULL, "repo", "\"billing\"" },
+		{ "github_actions", "compare_commits", "allow", "release-read", "base", "\"v1.1.0\"" },
+		{ "github_actions", "create_release", "allow", "release-create-approved", "tag_name",
+		  "\"v2.0.0\"" },
+		{ "github_actions", "trigger_workflow", "allow", "release-deploy", "ref", "\"v2.0.0\"" },
+		{ "github_actions", "list_workflow_runs", "allow", "release-read", "workflow_id",
+		  "\"deploy.yml\"" },
+	};
+	json_t *res, *b, *ap;
+	const char *body;
+	pid_t pid;
+
+	start("release-manager", 41093, 1u << F_GH, NULL);
+	cr_assert_eq(fake_control(&fk[F_GH], "{\"state\": {\"owner\": \"acme\", \"repo\": "
+	    "\"payments\"}}"), 0);
+	policy_copy("release-manager", "group:release-managers");
+	script_use("release-manager");
+	hx_start(&h, 3);
+	pid = run_bg("release-manager", "Release acme/payments from main and deploy it. Also, what "
+	    "is the latest release of acme/billing?", "run");
+	ap = sre_vote("approve");
+	cr_expect_str_eq(json_string_value(json_object_get(ap, "op")), "create_release");
+	json_decref(ap);
+	res = run_wait(pid, "run");
+	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
+	check_answer(res, "v1.1.0 -> v2.0.0");
+	check_answer(res, "acme/billing: list_releases denied by policy");
+	json_decref(res);
+	check_decisions("release-manager", dec, sizeof(dec) / sizeof(dec[0]));
+	cr_expect_eq(fake_hits(F_GH, "POST", "/repos/acme/payments/releases"), 1);
+	b = fake_body(F_GH, "POST", "/repos/acme/payments/releases");
+	cr_expect_str_eq(json_string_value(json_object_get(b, "tag_name")), "v2.0.0");
+	cr_expect_str_eq(json_string_value(json_object_get(b, "target_commitish")), "main");
+	body = json_string_value(json_object_get(b, "body"));
+	cr_assert_not_null(body);
+	cr_expect(strstr(body, "## v2.0.0 (2026-01-06)\n\n### \xe2\x9a\xa0 BREAKING CHANGES\n\n"
+	    "- config keys renamed") != NULL, "%s", body);
+	cr_expect(strstr(body, "### Features\n\n- new config format") != NULL, "%s", body);
+	cr_expect(strstr(body, "### Bug Fixes\n\n- **ci:** cache key") != NULL, "%s", body);
+	cr_expect(strstr(body, "### Other\n\n- docs: readme") != NULL, "%s", body);
+	json_decref(b);
+	b = fake_body(F_GH, "POST", "/repos/acme/payments/actions/workflows/deploy.yml/dispatches");
+	cr_expect_str_eq(json_string_value(json_object_get(b, "ref")), "v2.0.0");
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(b, "inputs"), "version")),
+	    "2.0.0");
+	json_decref(b);
+	cr_expect_eq(fake_hits(F_GH, "GET", "/billing/"), 0, "a denied read reached GitHub");
+	check_clean(F_GH);
+}
