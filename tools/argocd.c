@@ -20,6 +20,7 @@
 #define TEXT_MAX	300	/* one message or condition */
 #define HISTORY_MAX	10	/* newest history entries shown */
 #define CONDITIONS_MAX	10
+#define RESOURCES_MAX	200	/* status.resources entries shown (drift: which object differs) */
 
 /* ---------------------------------------------------------------- JSON helpers */
 
@@ -77,12 +78,33 @@ shape_operation(json_t *app)
 	    http_json_str(op, "startedAt", 64), "finished_at", http_json_str(op, "finishedAt", 64));
 }
 
+/* status.resources: each managed object with its own sync status (Synced/OutOfSync), health
+ * and whether a sync would prune it; what a drift report names. */
+static json_t *
+shape_resources(json_t *app)
+{
+	json_t *rs = http_json_get(app, "status.resources"), *out = json_array(), *e;
+	size_t i;
+
+	json_array_foreach(rs, i, e) {
+		if (i >= RESOURCES_MAX)
+			break;
+		json_array_append_new(out, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:b}",
+		    "group", http_json_str(e, "group", 253), "kind", http_json_str(e, "kind", 128),
+		    "namespace", http_json_str(e, "namespace", 63),
+		    "name", http_json_str(e, "name", 253), "status", http_json_str(e, "status", 32),
+		    "health", http_json_str(e, "health.status", 32), "requires_pruning",
+		    json_is_true(json_object_get(e, "requiresPruning"))));
+	}
+	return out;
+}
+
 /* The compact view of a v1alpha1Application agents get. New reference. */
 static json_t *
 shape_app(json_t *app)
 {
 	return json_pack("{s:o, s:o, s:o, s:{s:o, s:o}, s:{s:o, s:o}, s:b, s:{s:o, s:o, s:o, s:o},"
-	    " s:{s:o, s:o}, s:o, s:o, s:o}",
+	    " s:{s:o, s:o}, s:o, s:o, s:o, s:o}",
 	    "name", http_json_str(app, "metadata.name", 253),
 	    "namespace", http_json_str(app, "metadata.namespace", 63),
 	    "project", http_json_str(app, "spec.project", 253),
@@ -99,7 +121,8 @@ shape_app(json_t *app)
 	    "namespace", http_json_str(app, "spec.destination.namespace", 63),
 	    "operation", shape_operation(app),
 	    "history", shape_history(app),
-	    "conditions", shape_conditions(app));
+	    "conditions", shape_conditions(app),
+	    "resources", shape_resources(app));
 }
 
 /* ---------------------------------------------------------------- requests */

@@ -147,6 +147,35 @@ Test(argocd, every_op_succeeds_within_the_contract)
 	assert_no_violations();
 }
 
+/* Each managed object's own sync status (status.resources) is in the shaped application: what
+ * drift-detector names in its report. */
+Test(argocd, application_resources_with_sync_status)
+{
+	struct tool_err err;
+	json_t *res, *r;
+
+	cr_assert_eq(fake_control(&F, "{\"state\": {\"apps\": {\"argocd/guestbook\": {\"status\": "
+	    "{\"sync\": {\"status\": \"OutOfSync\"}, \"resources\": [{\"version\": \"v1\", "
+	    "\"kind\": \"ConfigMap\", \"namespace\": \"gb\", \"name\": \"gb-config\", "
+	    "\"status\": \"OutOfSync\", \"health\": {\"status\": \"Healthy\"}}, {\"group\": "
+	    "\"apps\", \"version\": \"v1\", \"kind\": \"Deployment\", \"namespace\": \"gb\", "
+	    "\"name\": \"gb\", \"status\": \"Synced\", \"requiresPruning\": true}]}}}}}"), 0);
+	cr_assert_eq(call("get_application", "{\"app_name\":\"guestbook\"}", &res, &err), 0, "%s",
+	    err.text);
+	cr_expect_str_eq(s_at(res, "sync.status"), "OutOfSync");
+	cr_assert_eq(json_array_size(json_object_get(res, "resources")), 2);
+	r = json_array_get(json_object_get(res, "resources"), 0);
+	cr_expect_str_eq(s_at(r, "kind"), "ConfigMap");
+	cr_expect_str_eq(s_at(r, "name"), "gb-config");
+	cr_expect_str_eq(s_at(r, "status"), "OutOfSync");
+	cr_expect_str_eq(s_at(r, "health"), "Healthy");
+	cr_expect(json_is_null(json_object_get(r, "group")));
+	r = json_array_get(json_object_get(res, "resources"), 1);
+	cr_expect_str_eq(s_at(r, "group"), "apps");
+	cr_expect(json_is_true(json_object_get(r, "requires_pruning")));
+	json_decref(res);
+}
+
 Test(argocd, shaped_results_are_compact_and_complete)
 {
 	struct tool_err err;
