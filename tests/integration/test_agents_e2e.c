@@ -364,6 +364,31 @@ check_decisions(const char *agent, const struct want_dec *w, size_t n)
 	json_decref(d);
 }
 
+/* The audit's approval records for tool.op: "event[:by],..." (e.g. requested,approve:bin,
+ * consumed). */
+static void
+check_approval(const char *tool, const char *op, const char *want)
+{
+	char *log = hx_read(h.audit), *line, *save = NULL, got[512] = "";
+	size_t off = 0;
+
+	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *r = json_loads(line, 0, NULL);
+		const char *t = json_string_value(json_object_get(r, "type"));
+		const char *by = json_string_value(json_object_get(r, "by"));
+
+		if (t && strcmp(t, "approval") == 0 &&
+		    strcmp(json_string_value(json_object_get(r, "tool")), tool) == 0 &&
+		    strcmp(json_string_value(json_object_get(r, "op")), op) == 0 && off < sizeof(got))
+			off += (size_t)snprintf(got + off, sizeof(got) - off, "%s%s%s%s",
+			    off ? "," : "", json_string_value(json_object_get(r, "event")),
+			    by ? ":" : "", by ? by : "");
+		json_decref(r);
+	}
+	free(log);
+	cr_expect_str_eq(got, want, "approval records of %s.%s", tool, op);
+}
+
 /* Requests the fake got with this method whose path contains part. */
 static size_t
 fake_hits(int i, const char *method, const char *part)
@@ -475,6 +500,7 @@ Test(agents_e2e, deployment_guardian)
 	check_answer(res, "the SRE refused it");
 	json_decref(res);
 	check_decisions("deployment-guardian", dec, sizeof(dec) / sizeof(dec[0]));
+	check_approval("argocd", "rollback_application", "requested,deny:bin");
 	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/catalog/rollback"), 0,
 	    "a refused rollback reached Argo CD");
 	check_clean(F_ARGO);
@@ -531,6 +557,7 @@ Test(agents_e2e, drift_detector)
 	    "denied");
 	json_decref(res);
 	check_decisions("drift-detector", dec, sizeof(dec) / sizeof(dec[0]));
+	check_approval("argocd", "sync_application", "requested,deny:bin");
 	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/dev-cart/sync"), 1);
 	b = fake_body(F_ARGO, "POST", "/applications/dev-cart/sync");
 	cr_expect(json_is_false(json_object_get(b, "prune")) || json_object_get(b, "prune") == NULL,
@@ -634,6 +661,7 @@ Test(agents_e2e, release_manager)
 	check_answer(res, "acme/billing: list_releases denied by policy");
 	json_decref(res);
 	check_decisions("release-manager", dec, sizeof(dec) / sizeof(dec[0]));
+	check_approval("github_actions", "create_release", "requested,approve:bin,consumed");
 	cr_expect_eq(fake_hits(F_GH, "POST", "/repos/acme/payments/releases"), 1);
 	b = fake_body(F_GH, "POST", "/repos/acme/payments/releases");
 	cr_expect_str_eq(json_string_value(json_object_get(b, "tag_name")), "v2.0.0");
