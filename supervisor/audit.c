@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,10 +79,24 @@ audit_write(struct audit *a, const char *buf, size_t len)
 	return 0;
 }
 
+/* durable_seq is read by the loop while the sync thread may advance it: atomic, and only ever
+ * raised (under sy_mu when the thread runs). */
+static void
+audit_durable_raise(struct audit *a, uint64_t seq)
+{
+	if (a->syncer_on)
+		pthread_mutex_lock(&a->sy_mu);
+	if (seq > __atomic_load_n(&a->durable_seq, __ATOMIC_RELAXED))
+		__atomic_store_n(&a->durable_seq, seq, __ATOMIC_RELEASE);
+	if (a->syncer_on)
+		pthread_mutex_unlock(&a->sy_mu);
+}
+
+/* fdatasync on the caller's thread: EVERY, checkpoints, rotation, flush, close. */
 static int
 audit_sync(struct audit *a)
 {
-	if (a->durable_seq == a->seq && a->pending == 0)
+	if (audit_durable_seq(a) == a->seq && a->pending == 0)
 		return 0;
 	if (fdatasync(a->fd) < 0) {
 		int r = -errno;
@@ -91,10 +106,141 @@ audit_sync(struct audit *a)
 		a->st.last_error = r;
 		return r;
 	}
-	a->durable_seq = a->seq;
+	audit_durable_raise(a, a->seq);
 	a->pending = 0;
 	a->st.syncs++;
 	return 0;
+}
+
+/* --- the sync thread (BATCH with opts.sync_thread) --- */
+
+static void *
+audit_syncer_main(void *arg)
+{
+	struct audit *a = arg;
+
+	pthread_mutex_lock(&a->sy_mu);
+	for (;;) {
+		uint64_t want;
+		int fd, r;
+
+		while (!a->sy_stop && a->sy_want <= a->sy_taken)
+			pthread_cond_wait(&a->sy_cv, &a->sy_mu);
+		if (a->sy_stop)
+			break;
+		want = a->sy_taken = a->sy_want;
+		fd = a->sy_fd;
+		a->sy_busy = true;
+		pthread_mutex_unlock(&a->sy_mu);
+		r = fdatasync(fd) < 0 ? -errno : 0;
+		pthread_mutex_lock(&a->sy_mu);
+		a->sy_busy = false;
+		if (r < 0)
+			a->sy_err = r;
+		else {
+			a->sy_syncs++;
+			if (want > __atomic_load_n(&a->durable_seq, __ATOMIC_RELAXED))
+				__atomic_store_n(&a->durable_seq, want, __ATOMIC_RELEASE);
+		}
+		pthread_cond_broadcast(&a->sy_idle);
+	}
+	pthread_mutex_unlock(&a->sy_mu);
+	return NULL;
+}
+
+static int
+audit_syncer_start(struct audit *a)
+{
+	int r;
+
+	a->sy_fd = a->fd;
+	a->sy_want = a->sy_taken = a->seq;
+	if (pthread_mutex_init(&a->sy_mu, NULL) != 0)
+		return -ENOMEM;
+	if (pthread_cond_init(&a->sy_cv, NULL) != 0) {
+		pthread_mutex_destroy(&a->sy_mu);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&a->sy_idle, NULL) != 0) {
+		pthread_cond_destroy(&a->sy_cv);
+		pthread_mutex_destroy(&a->sy_mu);
+		return -ENOMEM;
+	}
+	if ((r = pthread_create(&a->syncer, NULL, audit_syncer_main, a)) != 0) {
+		pthread_cond_destroy(&a->sy_idle);
+		pthread_cond_destroy(&a->sy_cv);
+		pthread_mutex_destroy(&a->sy_mu);
+		return -r;
+	}
+	a->syncer_on = true;
+	return 0;
+}
+
+static void
+audit_syncer_stop(struct audit *a)
+{
+	if (!a->syncer_on)
+		return;
+	pthread_mutex_lock(&a->sy_mu);
+	a->sy_stop = true;
+	pthread_cond_signal(&a->sy_cv);
+	pthread_mutex_unlock(&a->sy_mu);
+	pthread_join(a->syncer, NULL);
+	pthread_cond_destroy(&a->sy_idle);
+	pthread_cond_destroy(&a->sy_cv);
+	pthread_mutex_destroy(&a->sy_mu);
+	a->syncer_on = false;
+}
+
+/* The group commit: hand the batch to the thread (a request it has not taken yet just grows),
+ * or sync here. */
+static int
+audit_sync_batch(struct audit *a)
+{
+	if (!a->syncer_on)
+		return audit_sync(a);
+	pthread_mutex_lock(&a->sy_mu);
+	a->sy_want = a->seq;
+	pthread_cond_signal(&a->sy_cv);
+	pthread_mutex_unlock(&a->sy_mu);
+	a->pending = 0;
+	return 0;
+}
+
+/* Before the loop closes the fd the thread syncs (rotation): wait for an fdatasync under way,
+ * drop a request not taken (the caller has just synced everything itself), point it at fd. */
+static void
+audit_syncer_switch(struct audit *a, int fd)
+{
+	if (!a->syncer_on)
+		return;
+	pthread_mutex_lock(&a->sy_mu);
+	while (a->sy_busy)
+		pthread_cond_wait(&a->sy_idle, &a->sy_mu);
+	a->sy_taken = a->sy_want;
+	a->sy_fd = fd;
+	pthread_mutex_unlock(&a->sy_mu);
+}
+
+/* A failed fdatasync of the thread counts as one of ours: unhealthy until the next append
+ * writes a recovery record naming it. */
+static int
+audit_syncer_check(struct audit *a)
+{
+	int r;
+
+	if (!a->syncer_on)
+		return 0;
+	pthread_mutex_lock(&a->sy_mu);
+	r = a->sy_err;
+	a->sy_err = 0;
+	pthread_mutex_unlock(&a->sy_mu);
+	if (r == 0)
+		return 0;
+	a->healthy = false;
+	a->sync_errors++;
+	a->st.last_error = r;
+	return r;
 }
 
 /* --- building one line --- */
@@ -265,10 +411,12 @@ audit_emit(struct audit *a, const json_t *first, const json_t *rec, uint64_t *se
 	memcpy(a->prev, h2, sizeof(h2));
 	if (seq_out)
 		*seq_out = a->seq;
-	/* BATCH: the deadline is checked here too, so a loop too busy to tick still syncs. */
-	if (a->mode == AUDIT_FSYNC_EVERY || (a->mode == AUDIT_FSYNC_BATCH &&
-	    (a->pending >= a->batch_max || audit_now_ms() >= a->batch_deadline)))
+	if (a->mode == AUDIT_FSYNC_EVERY)
 		return audit_sync(a);
+	/* BATCH: the deadline is checked here too, so a loop too busy to tick still syncs. */
+	if (a->mode == AUDIT_FSYNC_BATCH &&
+	    (a->pending >= a->batch_max || audit_now_ms() >= a->batch_deadline))
+		return audit_sync_batch(a);
 	return 0;
 }
 
@@ -395,6 +543,7 @@ audit_switch(struct audit *a)
 		unlinkat(a->dirfd, a->live, 0);
 		return r;
 	}
+	audit_syncer_switch(a, fd);
 	close(a->fd);
 	a->fd = fd;
 	a->off = 0;
@@ -480,6 +629,7 @@ audit_append(struct audit *a, const json_t *rec, uint64_t *seq_out)
 
 	if (a == NULL || !json_is_object(rec) || !audit_type_ok(rec))
 		return ERR_SCHEMA;
+	(void)audit_syncer_check(a);
 	if (a->need_newfile)
 		(void)audit_switch(a);
 	if (a->off >= a->rotate_at && !a->need_newfile && (r = audit_rotate(a)) < 0)
@@ -520,7 +670,9 @@ audit_tick(struct audit *a, uint64_t now_ms)
 {
 	int r = 0;
 
-	if (a->pending > 0 && now_ms >= a->batch_deadline && audit_sync(a) < 0)
+	if (audit_syncer_check(a) < 0)
+		r = ERR_AUDIT;
+	if (a->pending > 0 && now_ms >= a->batch_deadline && audit_sync_batch(a) < 0)
 		r = ERR_AUDIT;
 	if (audit_ckpt_due(a, now_ms) && audit_ckpt_write(a) < 0)
 		r = ERR_AUDIT;
@@ -559,13 +711,18 @@ audit_seq(const struct audit *a)
 uint64_t
 audit_durable_seq(const struct audit *a)
 {
-	return a->durable_seq;
+	return __atomic_load_n(&a->durable_seq, __ATOMIC_ACQUIRE);
 }
 
 void
 audit_stats(const struct audit *a, struct audit_stats *st)
 {
 	*st = a->st;
+	if (a->syncer_on) {
+		pthread_mutex_lock((pthread_mutex_t *)&a->sy_mu);
+		st->syncs += a->sy_syncs;
+		pthread_mutex_unlock((pthread_mutex_t *)&a->sy_mu);
+	}
 }
 
 void
@@ -601,6 +758,7 @@ audit_free(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	audit_syncer_stop(a);
 	if (a->fd >= 0)
 		close(a->fd);
 	if (a->lockfd >= 0)
@@ -747,6 +905,10 @@ audit_open(const struct audit_opts *o, struct audit **out, char *err, size_t err
 		snprintf(err, errlen, "%s/%s: cannot write the recovery record: %s", a->dir,
 		    a->live, err_str(r));
 		r = ERR_AUDIT;
+		goto out;
+	}
+	if (o->sync_thread && a->mode == AUDIT_FSYNC_BATCH && (r = audit_syncer_start(a)) < 0) {
+		snprintf(err, errlen, "audit sync thread: %s", err_str(r));
 		goto out;
 	}
 	*out = a;

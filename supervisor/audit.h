@@ -12,8 +12,10 @@
  *
  * Built for one thread (corrald's event loop): audit_append() returns after write(2) (and after
  * fdatasync in EVERY mode); in BATCH mode the loop calls audit_tick() at audit_next_deadline()
- * and the fdatasync covers every record written since the last one (group commit). A caller
- * that needs write-ahead durability waits until audit_durable_seq() reaches its record's seq.
+ * and the fdatasync covers every record written since the last one (group commit). With
+ * opts.sync_thread that fdatasync runs on a helper thread and audit_durable_seq() advances when
+ * it returns; a failure is taken up by the next audit_tick() or audit_append(). A caller that
+ * needs write-ahead durability waits until audit_durable_seq() reaches its record's seq.
  * When a record cannot be written (ENOSPC, EIO, ...) the call returns ERR_AUDIT and the log is
  * unhealthy until a later write succeeds; the first record written then is a "recovery" record
  * counting what was lost. Nothing half-written stays in the file: the next write overwrites it.
@@ -50,6 +52,8 @@ struct audit_opts {
 	int ckpt_min_ms;		/* ... but not more often than this (0: LIM_AUDIT_CKPT_MIN_MS;
 					 * < 0: no minimum) */
 	const char *syslog_path;	/* datagram socket for anchors: NULL "/dev/log", "" none */
+	bool sync_thread;		/* BATCH: the group commit's fdatasync runs on a thread of
+					 * the log's own, not in audit_append()/audit_tick() */
 };
 
 /* Open (or create) the log and continue its chain: the last record of the live file (or of the

@@ -3,6 +3,7 @@
 #define CORRAL_SUPERVISOR_AUDIT_INT_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,19 @@ struct audit {
 	struct evp_md_ctx_st *shactx;
 	int64_t ts_sec;			/* the second time_buf's first 19 characters render */
 	char time_buf[32];
+
+	/* BATCH with opts.sync_thread: the group commit's fdatasync off the loop (audit.c). */
+	bool syncer_on;
+	pthread_t syncer;
+	pthread_mutex_t sy_mu;
+	pthread_cond_t sy_cv;		/* a request, or stop */
+	pthread_cond_t sy_idle;		/* the thread finished an fdatasync */
+	uint64_t sy_want;		/* under sy_mu: make records up to this durable */
+	uint64_t sy_taken;		/* under sy_mu: the last want the thread took */
+	int sy_fd;			/* under sy_mu: the live file to sync */
+	bool sy_busy, sy_stop;
+	int sy_err;			/* under sy_mu: -errno of a failed fdatasync, not yet seen */
+	uint64_t sy_syncs;		/* under sy_mu: done by the thread */
 };
 
 /* Find the end of the chain (live file, else the newest rotated file), cut a torn tail off into

@@ -494,6 +494,7 @@ sup_modules_open(struct sup *s)
 	    c->audit_fsync == CFG_FSYNC_NONE ? AUDIT_FSYNC_NONE : AUDIT_FSYNC_BATCH;
 	ao.rotate_bytes = c->audit_rotate_size;
 	ao.ckpt_records = c->audit_checkpoint_every;
+	ao.sync_thread = true;		/* BATCH: the group commit's fdatasync off the loop (F8) */
 	if ((r = audit_open(&ao, (struct audit **)&s->audit, err, sizeof(err))) < 0) {
 		explicit_bzero(key, sizeof(key));
 		log_msg(LOG_ERR, "audit %s: %s", c->audit_path, err[0] ? err : err_str(r));
