@@ -522,6 +522,20 @@ Test(rollback, evidence_survives_sigkill)
 	snprintf(want, sizeof(want), "[evidence seq %lld: fail, score ", (long long)eseq);
 	cr_expect(strstr(out, want), "%s", out);
 	free(out);
+	/* and so does the HTML report, in the rollback's reason */
+	{
+		char html[400];
+		const char *rav[] = { "audit", "report", "-o", html, dir, NULL };
+
+		snprintf(html, sizeof(html), "%s/report.html", h.dir);
+		cr_expect_eq(hx_ctl(&h, &out, rav), 0, "%s", out);
+		free(out);
+		out = hx_read(html);
+		snprintf(want, sizeof(want), "evidence: audit seq %lld (prometheus.canary_analyze "
+		    "fail, score ", (long long)eseq);
+		cr_expect(strstr(out, want), "report lacks '%s'", want);
+		free(out);
+	}
 	json_decref(ev);
 }
 
