@@ -1,7 +1,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -11,41 +13,77 @@
 static pthread_mutex_t brk_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t brk_next_id = 1;
 
-static int
-recv_reply(int chan, uint32_t id, int timeout_ms, int *fd)
+static int64_t
+mono_ms(void)
 {
-	struct brk_reply rep;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read one reply datagram. 1 = a reply (rep, *got filled), or a negative error. */
+static int
+recv_one(int chan, struct brk_reply *rep, int *got)
+{
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} cm;
-	struct iovec iov = { .iov_base = &rep, .iov_len = sizeof(rep) };
+	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
 		.msg_controllen = sizeof(cm.buf) };
-	struct pollfd pfd = { .fd = chan, .events = POLLIN };
 	struct cmsghdr *c;
 	ssize_t n;
-	int got = -1, pr;
 
-	while ((pr = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
-		;
-	if (pr == 0)
-		return -ETIMEDOUT;
-	if (pr < 0)
-		return -errno;
+	*got = -1;
 	if ((n = recvmsg(chan, &mh, MSG_CMSG_CLOEXEC)) < 0)
 		return -errno;
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
 		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&got, CMSG_DATA(c), sizeof(int));
+			memcpy(got, CMSG_DATA(c), sizeof(int));
 	if (n == 0)
 		return ERR_CLOSED;
-	if ((size_t)n != sizeof(rep) || rep.magic != BRK_MAGIC_REP || rep.id != id ||
-	    (rep.err == 0) != (got >= 0)) {
+	if ((size_t)n != sizeof(*rep) || rep->magic != BRK_MAGIC_REP ||
+	    (rep->err == 0) != (*got >= 0)) {
+		if (*got >= 0)
+			close(*got);
+		return ERR_PROTO;
+	}
+	return 1;
+}
+
+/* Wait for the reply to request id. A late reply to an earlier request (one this side stopped
+ * waiting for) is dropped, its socket closed, and the wait goes on: the channel stays in step
+ * after a timeout. */
+static int
+recv_reply(int chan, uint32_t id, int timeout_ms, int *fd)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	struct pollfd pfd = { .fd = chan, .events = POLLIN };
+	struct brk_reply rep;
+	int got, pr, r;
+
+	for (;;) {
+		int64_t left = end - mono_ms();
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		while ((pr = poll(&pfd, 1, (int)left)) < 0 && errno == EINTR)
+			;
+		if (pr == 0)
+			return -ETIMEDOUT;
+		if (pr < 0)
+			return -errno;
+		if ((r = recv_one(chan, &rep, &got)) < 0)
+			return r;
+		if (rep.id == id)
+			break;
 		if (got >= 0)
 			close(got);
-		return ERR_PROTO;
+		if ((int32_t)(id - rep.id) <= 0)
+			return ERR_PROTO;	/* a reply to a request never made */
 	}
 	if (rep.err != 0)
 		return rep.err < 0 ? rep.err : -EIO;

@@ -65,6 +65,9 @@
 #define LIM_EGRESS_PENDING	64		/* connections corrald is making, all workers */
 #define LIM_EGRESS_PER_WORKER	8		/* ... for one worker */
 #define LIM_EGRESS_MARGIN_MS	500		/* answer this long before the worker stops waiting */
+#define LIM_EGRESS_LOOKUPS	8		/* name lookups running at once (a thread each),
+						 * those a timed-out request left behind included */
+#define LIM_EGRESS_LOOKUP_STACK	(512u << 10)	/* stack of a lookup thread (NSS, resolver) */
 
 /* --- exec (tools/exec) --- */
 #define LIM_EXEC_OUT_MAX	(8u << 20)

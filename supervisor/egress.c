@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -23,13 +26,30 @@
 
 /* ---------------------------------------------------------------- egress broker */
 
-/* A connection corrald is making for a worker. connect() never blocks the loop (a dead or
- * filtered endpoint would otherwise stall every tenant): the socket is non-blocking and is
- * watched for EPOLLOUT together with a timerfd for its deadline, both under the worker's
- * broker source, so worker_on_broker() runs when either fires. The deadline ends before the
- * worker stops waiting (brk_connect waits LIM_HTTP_CONNECT_MS): a reply that came after that
- * would be read as the answer to the worker's next request. Name resolution (getaddrinfo)
- * still runs in the loop; endpoints given as addresses need none. */
+/* A name lookup on a thread of its own: getaddrinfo blocks for as long as DNS takes, and a
+ * slow or dead resolver must not stall corrald's loop (every tenant's calls). The job is shared
+ * by the thread and the request waiting for it; the last one to let go frees it, so a request
+ * that timed out (or whose worker died) leaves the thread to finish alone. The thread writes
+ * the eventfd, which the loop watches under the worker's broker source. */
+struct egress_lookup {
+	unsigned refs;
+	bool done;
+	int efd;
+	int gai;			/* getaddrinfo's result */
+	struct addrinfo *res;
+	char host[BRK_HOST_MAX + 1];
+	char port[8];
+};
+
+static pthread_mutex_t lookup_mu = PTHREAD_MUTEX_INITIALIZER;	/* refs, done, res, nlookups */
+static unsigned nlookups;		/* jobs alive (their threads running or results unread) */
+
+/* A connection corrald is making for a worker. Nothing of it blocks the loop: a name is looked
+ * up on a thread (egress_lookup), a numeric address needs no lookup; the socket is non-blocking
+ * and is watched for EPOLLOUT together with a timerfd for its deadline, all under the worker's
+ * broker source, so worker_on_broker() runs when any of them fires. The deadline (lookup
+ * included) ends before the worker stops waiting (brk_connect waits LIM_HTTP_CONNECT_MS); a
+ * reply that came after that would be dropped by the worker as stale. */
 struct egress_conn {
 	struct worker *w;		/* NULL: the slot is free */
 	pid_t pid;			/* the incarnation that asked */
@@ -38,6 +58,7 @@ struct egress_conn {
 	int64_t deadline_ms;
 	int err;			/* the last failure, answered when no address is left */
 	bool allow_private, internal;
+	struct egress_lookup *lk;	/* the lookup under way, or NULL */
 	struct addrinfo *res, *next;
 	char host[BRK_HOST_MAX + 1];
 	unsigned port;
@@ -181,6 +202,121 @@ egress_audit(struct sup *s, struct worker *w, const char *event, const char *hos
 	json_decref(rec);
 }
 
+/* Drop one reference (lookup_mu held); the last one frees the job. */
+static void
+lookup_unref_locked(struct egress_lookup *l)
+{
+	if (--l->refs > 0)
+		return;
+	if (l->res)
+		freeaddrinfo(l->res);
+	close(l->efd);
+	free(l);
+	nlookups--;
+}
+
+static void *
+lookup_run(void *arg)
+{
+	struct egress_lookup *l = arg;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	uint64_t one = 1;
+	int g = getaddrinfo(l->host, l->port, &hints, &res);
+
+	pthread_mutex_lock(&lookup_mu);
+	l->gai = g;
+	l->res = g == 0 ? res : NULL;
+	l->done = true;
+	if (l->refs > 1 && write(l->efd, &one, sizeof(one)) < 0)
+		l->gai = EAI_SYSTEM;	/* cannot happen (eventfd counter far from full) */
+	lookup_unref_locked(l);
+	pthread_mutex_unlock(&lookup_mu);
+	return NULL;
+}
+
+/* Look e->host up on a thread; its eventfd wakes this worker's broker source. */
+static int
+lookup_start(struct sup *s, struct egress_conn *e)
+{
+	struct egress_lookup *l;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t th;
+	int r;
+
+	pthread_mutex_lock(&lookup_mu);
+	r = nlookups >= LIM_EGRESS_LOOKUPS ? -EAGAIN : 0;
+	if (r == 0)
+		nlookups++;
+	pthread_mutex_unlock(&lookup_mu);
+	if (r < 0)
+		return r;
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		r = l ? -errno : -ENOMEM;
+		free(l);
+		goto undo;
+	}
+	l->refs = 2;	/* the thread and e */
+	snprintf(l->host, sizeof(l->host), "%s", e->host);
+	snprintf(l->port, sizeof(l->port), "%u", e->port);
+	if ((r = sup_watch(s, l->efd, &e->w->s_broker)) < 0) {
+		close(l->efd);
+		free(l);
+		goto undo;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, LIM_EGRESS_LOOKUP_STACK);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);	/* signals stay the loop's */
+	r = -pthread_create(&th, &attr, lookup_run, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (r < 0) {
+		sup_unwatch(s, l->efd);
+		close(l->efd);
+		free(l);
+		goto undo;
+	}
+	e->lk = l;
+	return 0;
+undo:
+	pthread_mutex_lock(&lookup_mu);
+	nlookups--;
+	pthread_mutex_unlock(&lookup_mu);
+	return r;
+}
+
+/* Let go of e's lookup; with take, keep its addresses in e->res. */
+static void
+lookup_release(struct sup *s, struct egress_conn *e, bool take)
+{
+	struct egress_lookup *l = e->lk;
+
+	e->lk = NULL;
+	sup_unwatch(s, l->efd);
+	pthread_mutex_lock(&lookup_mu);
+	if (take) {
+		e->res = l->res;
+		l->res = NULL;
+	}
+	lookup_unref_locked(l);
+	pthread_mutex_unlock(&lookup_mu);
+}
+
+static bool
+lookup_done(struct egress_lookup *l)
+{
+	bool d;
+
+	pthread_mutex_lock(&lookup_mu);
+	d = l->done;
+	pthread_mutex_unlock(&lookup_mu);
+	return d;
+}
+
 static void
 egress_free(struct sup *s, struct egress_conn *e)
 {
@@ -192,6 +328,8 @@ egress_free(struct sup *s, struct egress_conn *e)
 		sup_unwatch(s, e->tfd);
 		close(e->tfd);
 	}
+	if (e->lk)
+		lookup_release(s, e, false);
 	if (e->res)
 		freeaddrinfo(e->res);
 	memset(e, 0, sizeof(*e));
@@ -248,7 +386,19 @@ egress_connect(struct sup *s, struct egress_conn *e)
 	return -1;
 }
 
-/* One step of a pending connection: done, failed (next address), or out of time. */
+/* Addresses are known (e->res): start connecting; answer at once when that ends already. */
+static void
+egress_begin(struct sup *s, struct egress_conn *e)
+{
+	int r;
+
+	e->next = e->res;
+	if ((r = egress_connect(s, e)) != 0)
+		egress_reply(s, e, r > 0 ? 0 : e->err);
+}
+
+/* One step of a pending request: lookup done, connect done or failed (next address), or out
+ * of time. */
 static void
 egress_step(struct sup *s, struct egress_conn *e, int64_t now)
 {
@@ -262,7 +412,20 @@ egress_step(struct sup *s, struct egress_conn *e, int64_t now)
 		egress_free(s, e);		/* the worker that asked is gone */
 		return;
 	}
-	if (poll(&p, 1, 0) == 1) {
+	if (e->lk != NULL) {
+		if (!lookup_done(e->lk)) {
+			if (fired || now >= e->deadline_ms)
+				egress_reply(s, e, -ETIMEDOUT);	/* the lookup runs on alone */
+			return;
+		}
+		lookup_release(s, e, true);
+		if (e->res == NULL)
+			egress_reply(s, e, -EHOSTUNREACH);	/* the name has no address */
+		else
+			egress_begin(s, e);
+		return;
+	}
+	if (e->fd >= 0 && poll(&p, 1, 0) == 1) {
 		if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
 			err = errno;
 		if (err == 0) {
@@ -282,18 +445,32 @@ egress_step(struct sup *s, struct egress_conn *e, int64_t now)
 		egress_reply(s, e, -ETIMEDOUT);
 }
 
-/* A new request that egress_allowed() accepted: resolve, then connect without blocking. */
-static void
-egress_start(struct sup *s, struct worker *w, const struct brk_req *req,
-    const struct cfg_endpoint *ep)
+/* The deadline wakes the loop for this request even if nothing else ever answers. */
+static int
+egress_timer(struct sup *s, struct egress_conn *e, int64_t budget)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-	struct egress_conn *e = NULL;
 	struct itimerspec its = { 0 };
-	int64_t budget = LIM_HTTP_CONNECT_MS - LIM_EGRESS_MARGIN_MS;
+
+	its.it_value.tv_sec = budget / 1000;
+	its.it_value.tv_nsec = (budget % 1000) * 1000000;
+	if ((e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+		return -errno;
+	if (timerfd_settime(e->tfd, 0, &its, NULL) < 0) {
+		int r = -errno;
+
+		close(e->tfd);
+		e->tfd = -1;
+		return r;
+	}
+	return sup_watch(s, e->tfd, &e->w->s_broker);
+}
+
+/* A free slot for w, or NULL when all are taken or w has its share. */
+static struct egress_conn *
+egress_slot(struct worker *w)
+{
+	struct egress_conn *e = NULL;
 	unsigned mine = 0;
-	char ps[8];
-	int r;
 
 	for (size_t i = 0; i < LIM_EGRESS_PENDING; i++) {
 		if (egress_conns[i].w == w)
@@ -301,7 +478,23 @@ egress_start(struct sup *s, struct worker *w, const struct brk_req *req,
 		else if (egress_conns[i].w == NULL && e == NULL)
 			e = &egress_conns[i];
 	}
-	if (e == NULL || mine >= LIM_EGRESS_PER_WORKER) {
+	return mine >= LIM_EGRESS_PER_WORKER ? NULL : e;
+}
+
+/* A new request that egress_allowed() accepted: look the name up (a numeric address at once,
+ * a name on a thread), then connect without blocking. */
+static void
+egress_start(struct sup *s, struct worker *w, const struct brk_req *req,
+    const struct cfg_endpoint *ep)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST };
+	struct egress_conn *e = egress_slot(w);
+	int64_t budget = LIM_HTTP_CONNECT_MS - LIM_EGRESS_MARGIN_MS;
+	char ps[8];
+	int r;
+
+	if (e == NULL) {
 		brk_reply(w->broker_fd, req->id, -EAGAIN, -1);
 		return;
 	}
@@ -317,32 +510,18 @@ egress_start(struct sup *s, struct worker *w, const struct brk_req *req,
 	if (ep->connect_timeout_ms > 0 && ep->connect_timeout_ms < budget)
 		budget = ep->connect_timeout_ms;
 	e->deadline_ms = sup_now_ms() + budget;
-	snprintf(ps, sizeof(ps), "%u", e->port);
-	if (getaddrinfo(e->host, ps, &hints, &e->res) != 0) {
-		e->res = NULL;
-		egress_reply(s, e, -EHOSTUNREACH);
-		return;
-	}
-	e->next = e->res;
-	if ((r = egress_connect(s, e)) != 0) {
-		egress_reply(s, e, r > 0 ? 0 : e->err);
-		return;
-	}
-	/* the deadline wakes the loop for this worker even if the socket never answers */
-	its.it_value.tv_sec = budget / 1000;
-	its.it_value.tv_nsec = (budget % 1000) * 1000000;
-	if ((e->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
-	    timerfd_settime(e->tfd, 0, &its, NULL) < 0)
-		r = -errno;
-	else
-		r = sup_watch(s, e->tfd, &w->s_broker);
-	if (r < 0) {
-		if (e->tfd >= 0) {
-			close(e->tfd);
-			e->tfd = -1;
-		}
+	if ((r = egress_timer(s, e, budget)) < 0) {
 		egress_reply(s, e, r);
+		return;
 	}
+	snprintf(ps, sizeof(ps), "%u", e->port);
+	if (getaddrinfo(e->host, ps, &hints, &e->res) == 0) {
+		egress_begin(s, e);	/* an address: no lookup */
+		return;
+	}
+	e->res = NULL;
+	if ((r = lookup_start(s, e)) < 0)
+		egress_reply(s, e, r);
 }
 
 void

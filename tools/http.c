@@ -1,9 +1,11 @@
 /* The libcurl client behind io->http (see tools/http.h and docs/HTTP.md).
  *
  * One client holds a small pool of idle easy handles, so that connections and TLS sessions
- * are reused between calls while several calls may run on different threads. Every exchange
- * sets every option again (curl_easy_reset on return to the pool), so no option of one call
- * leaks into the next.
+ * are reused between calls while several calls may run on different threads. Each handle is
+ * bound for life to the endpoint (name, URL, CA) it was made for: its connection cache only
+ * ever holds connections made for that endpoint, and a connection is never reused for another
+ * one (the worker itself serves one tenant and one family). Every exchange sets every option
+ * again (curl_easy_reset on return to the pool), so no option of one call leaks into the next.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,11 +25,18 @@
 
 #define BACKOFF_BASE_MS	200
 
+/* An easy handle and the endpoint it belongs to (copies: the endpoint's strings live in the
+ * call context, which ends with the call). */
+struct pooled {
+	CURL *h;
+	char *name, *url, *ca_file, *ca_pem;
+};
+
 struct http_client {
 	http_connect_fn connect;
 	void *arg;
 	pthread_mutex_t mu;
-	CURL *idle[LIM_HTTP_POOL];
+	struct pooled idle[LIM_HTTP_POOL];	/* oldest first */
 	size_t nidle;
 };
 
@@ -39,6 +48,8 @@ struct xfer {
 	bool raw;
 	bool too_big;		/* JSON body over the cap: the exchange fails */
 	int egress_rc;		/* the connect hook's failure, if it failed */
+	unsigned requests;	/* requests sent: libcurl resends once on its own when a reused
+				 * connection turns out dead, and that one counts as a retry */
 	char host[256];
 	unsigned port;
 };
@@ -70,41 +81,99 @@ http_client_new(http_connect_fn connect, void *arg, struct http_client **out)
 	return 0;
 }
 
+static void
+pooled_free(struct pooled *p)
+{
+	if (p->h != NULL)
+		curl_easy_cleanup(p->h);
+	free(p->name);
+	free(p->url);
+	free(p->ca_file);
+	free(p->ca_pem);
+	memset(p, 0, sizeof(*p));
+}
+
 void
 http_client_free(struct http_client *c)
 {
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < c->nidle; i++)
-		curl_easy_cleanup(c->idle[i]);
+		pooled_free(&c->idle[i]);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
 
-static CURL *
-pool_get(struct http_client *c)
+static bool
+str_same(const char *a, const char *b)
 {
-	CURL *h = NULL;
-
-	pthread_mutex_lock(&c->mu);
-	if (c->nidle > 0)
-		h = c->idle[--c->nidle];
-	pthread_mutex_unlock(&c->mu);
-	return h ? h : curl_easy_init();
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-static void
-pool_put(struct http_client *c, CURL *h)
+static bool
+pooled_for(const struct pooled *p, const struct http_endpoint *ep)
 {
-	curl_easy_reset(h);	/* keeps live connections, caches and TLS sessions */
+	return str_same(p->url, ep->url) && str_same(p->name, ep->name) &&
+	    str_same(p->ca_pem, ep->ca_pem) && str_same(p->ca_file, ep->ca_file);
+}
+
+static char *
+dup_opt(const char *s, bool *fail)
+{
+	char *d = NULL;
+
+	if (s != NULL && (d = strdup(s)) == NULL)
+		*fail = true;
+	return d;
+}
+
+/* An idle handle of this endpoint (the most recently used one), else a new handle bound to it. */
+static int
+pool_get(struct http_client *c, const struct http_endpoint *ep, struct pooled *out)
+{
+	bool fail = false;
+
+	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&c->mu);
-	if (c->nidle < LIM_HTTP_POOL) {
-		c->idle[c->nidle++] = h;
-		h = NULL;
+	for (size_t i = c->nidle; i-- > 0;) {
+		if (!pooled_for(&c->idle[i], ep))
+			continue;
+		*out = c->idle[i];
+		memmove(&c->idle[i], &c->idle[i + 1], (c->nidle - i - 1) * sizeof(c->idle[0]));
+		c->nidle--;
+		break;
 	}
 	pthread_mutex_unlock(&c->mu);
-	if (h)
-		curl_easy_cleanup(h);
+	if (out->h != NULL)
+		return 0;
+	out->name = dup_opt(ep->name, &fail);
+	out->url = dup_opt(ep->url, &fail);
+	out->ca_file = dup_opt(ep->ca_file, &fail);
+	out->ca_pem = dup_opt(ep->ca_pem, &fail);
+	if (fail || (out->h = curl_easy_init()) == NULL) {
+		pooled_free(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Back to the pool, as the most recently used; the oldest idle handle makes room. */
+static void
+pool_put(struct http_client *c, struct pooled *p)
+{
+	struct pooled old = { 0 };
+
+	curl_easy_reset(p->h);	/* keeps live connections, caches and TLS sessions */
+	pthread_mutex_lock(&c->mu);
+	if (c->nidle == LIM_HTTP_POOL) {
+		old = c->idle[0];
+		memmove(&c->idle[0], &c->idle[1], (c->nidle - 1) * sizeof(c->idle[0]));
+		c->nidle--;
+	}
+	c->idle[c->nidle++] = *p;
+	pthread_mutex_unlock(&c->mu);
+	memset(p, 0, sizeof(*p));
+	pooled_free(&old);
 }
 
 static int64_t
@@ -220,6 +289,15 @@ on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 		return 0;
 	}
 	return n;
+}
+
+static int
+on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	struct xfer *x = ud;
+
+	x->requests++;
+	return CURL_PREREQFUNC_OK;
 }
 
 static curl_socket_t
@@ -395,6 +473,18 @@ header_text_ok(const char *s)
 	return true;
 }
 
+/* Free a header list we built, overwriting every line first: the credential headers ("Bearer
+ * <token>") must not stay behind in freed heap memory of a long-lived worker. (libcurl's own
+ * copy, the request it formats, is libcurl's; it is freed without wiping.) */
+static void
+slist_wipe_free(struct curl_slist *l)
+{
+	for (struct curl_slist *n = l; n != NULL; n = n->next)
+		if (n->data != NULL)
+			explicit_bzero(n->data, strlen(n->data));
+	curl_slist_free_all(l);
+}
+
 static int
 hdr_append(struct curl_slist **l, const char *name, const char *value)
 {
@@ -451,7 +541,7 @@ headers_build(const struct http_req *req, bool with_cred, struct curl_slist **ou
 	if (r < 0) {
 		if (err->code == 0)
 			http_err_set(err, r, 0, false, "request header refused");
-		curl_slist_free_all(l);
+		slist_wipe_free(l);
 		return r;
 	}
 	*out = l;
@@ -502,8 +592,15 @@ set_common(CURL *h, const struct http_endpoint *ep, struct xfer *x, char *errbuf
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "corral/" CORRAL_VERSION);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (ep->ca_file != NULL)
+	if (ep->ca_pem != NULL) {
+		/* the certificates themselves: a jailed worker cannot open the file */
+		struct curl_blob ca = { .data = (void *)ep->ca_pem, .len = strlen(ep->ca_pem),
+		    .flags = CURL_BLOB_COPY };
+
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+	} else if (ep->ca_file != NULL) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, ep->ca_file);
+	}
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(ep->connect_timeout_ms ? ep->connect_timeout_ms : LIM_HTTP_CONNECT_MS));
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
@@ -513,12 +610,37 @@ set_common(CURL *h, const struct http_endpoint *ep, struct xfer *x, char *errbuf
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
 	if (x->c->connect != NULL) {
 		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
 		curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
 		curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 		curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, x);
 	}
+}
+
+/* The egress hook failed: a refusal by policy is ERR_EGRESS; a connect (or name lookup) that
+ * ran out of time is ERR_TIMEOUT; refused, unreachable, no address or a busy broker keep their
+ * errno (and a broken broker channel its ERR_PROTO / ERR_CLOSED). Only the refusal is final. */
+static int
+egress_err(const struct xfer *x, struct tool_err *err)
+{
+	int rc = x->egress_rc;
+
+	if (rc == ERR_EGRESS) {
+		http_err_set(err, ERR_EGRESS, 0, false, "egress to %s:%u refused: destination not "
+		    "allowed", x->host, x->port);
+		return ERR_EGRESS;
+	}
+	if (rc == -ETIMEDOUT) {
+		http_err_set(err, ERR_TIMEOUT, 0, true, "connect to %s:%u timed out", x->host,
+		    x->port);
+		return ERR_TIMEOUT;
+	}
+	http_err_set(err, rc, 0, true, "connect to %s:%u failed: %s", x->host, x->port,
+	    err_str(rc));
+	return rc;
 }
 
 /* Map a failed transfer to a structured error. Returns the error code. */
@@ -528,11 +650,8 @@ transfer_err(CURLcode cc, const struct xfer *x, const char *errbuf, long os_errn
 {
 	const char *what = errbuf[0] ? errbuf : curl_easy_strerror(cc);
 
-	if (x->egress_rc < 0) {
-		http_err_set(err, ERR_EGRESS, 0, false, "egress to %s:%u refused (%s)", x->host,
-		    x->port, err_str(x->egress_rc));
-		return ERR_EGRESS;
-	}
+	if (x->egress_rc < 0)
+		return egress_err(x, err);
 	if (x->too_big) {
 		http_err_set(err, ERR_TOOBIG, (int)x->resp->status, false,
 		    "response body larger than %zu bytes", x->cap);
@@ -583,6 +702,7 @@ struct hop {
 	bool with_cred;
 	int64_t timeout_ms;
 	bool no_retry;		/* out: timed out after sending (a slow server, not a dead one) */
+	unsigned requests;	/* out: requests sent (libcurl's own resend included) */
 };
 
 /* One attempt. 0 = an HTTP response arrived (any status) in resp; <0 = transfer error in err. */
@@ -595,6 +715,7 @@ exchange(struct http_client *c, const struct http_endpoint *ep, const struct htt
 	struct curl_slist *hdrs = NULL, *res = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "", pin[300];
 	long os_errno = 0;
+	struct pooled ph;
 	CURLcode cc;
 	CURL *h;
 	int r;
@@ -603,10 +724,11 @@ exchange(struct http_client *c, const struct http_endpoint *ep, const struct htt
 	strlcpy(x.host, hp->t->host, sizeof(x.host));
 	if ((r = headers_build(req, hp->with_cred, &hdrs, err)) < 0)
 		return r;
-	if ((h = pool_get(c)) == NULL) {
-		curl_slist_free_all(hdrs);
-		return -ENOMEM;
+	if ((r = pool_get(c, ep, &ph)) < 0) {
+		slist_wipe_free(hdrs);
+		return r;
 	}
+	h = ph.h;
 	set_common(h, ep, &x, errbuf, hp->timeout_ms);
 	set_method(h, req);
 	curl_easy_setopt(h, CURLOPT_URL, hp->t->url);
@@ -632,9 +754,13 @@ exchange(struct http_client *c, const struct http_endpoint *ep, const struct htt
 		curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
 		hp->no_retry = sent > 0;
 	}
-	curl_slist_free_all(hdrs);
+	/* the broker already waited the whole connect budget: another try would wait it again */
+	if (x.egress_rc == -ETIMEDOUT)
+		hp->no_retry = true;
+	hp->requests = x.requests;
+	slist_wipe_free(hdrs);
 	curl_slist_free_all(res);
-	pool_put(c, h);
+	pool_put(c, &ph);
 	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && resp->truncated && !x.too_big &&
 	    x.egress_rc == 0))
 		return 0;
@@ -735,6 +861,7 @@ hop_do(struct http_client *c, const struct http_endpoint *ep, const struct http_
 	uint32_t op_ms = req->timeout_ms ? req->timeout_ms :
 	    ep->timeout_ms ? ep->timeout_ms : LIM_HTTP_TOTAL_MS;
 	bool idem = (req->flags & HTTP_F_IDEMPOTENT) != 0;
+	unsigned sent = 0;
 	int r;
 
 	for (unsigned attempt = 0;; attempt++) {
@@ -750,11 +877,12 @@ hop_do(struct http_client *c, const struct http_endpoint *ep, const struct http_
 		http_resp_clear(resp);
 		memset(err, 0, sizeof(*err));
 		r = exchange(c, ep, req, &hp, resp, err);
+		sent += hp.requests;
 		if (r == 0 && !status_retryable(resp->status))
 			return 0;
 		if (r < 0 && (!err->retryable || hp.no_retry))
 			return r;
-		if (!idem || attempt >= LIM_HTTP_RETRIES)
+		if (!idem || attempt >= LIM_HTTP_RETRIES || sent > LIM_HTTP_RETRIES)
 			return r;
 		wait = retry_wait_ms(r == 0 ? resp : NULL, attempt);
 		if (wait > LIM_HTTP_RETRY_AFTER_MAX_MS || now_ms() + wait >= deadline)

@@ -115,7 +115,7 @@ void http_err_from_resp(const struct http_resp *r, struct tool_err *err);
 void http_err_set(struct tool_err *err, int code, int http_status, bool retryable,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* The endpoint from a call context {"endpoint": {"name", "url", "ca_file",
+/* The endpoint from a call context {"endpoint": {"name", "url", "ca_file", "ca_pem",
  * "connect_timeout_ms", "timeout_ms", "redirect_hosts": [..]}}. Strings point into ctx;
  * hosts (nhosts slots, last one kept NULL) receives redirect_hosts. ERR_CONFIG on a bad ctx. */
 int http_endpoint_from_ctx(const json_t *ctx, struct http_endpoint *ep, const char **hosts,
@@ -152,14 +152,25 @@ struct http_client;
 struct http_endpoint {
 	const char *name;
 	const char *url;		/* base URL, scheme + host [+ port] [+ base path] */
-	const char *ca_file;		/* NULL = system bundle */
+	const char *ca_file;		/* NULL = system bundle (a path: tests, unconfined use) */
+	const char *ca_pem;		/* the CA certificates as PEM text (ctx.endpoint.ca_pem,
+					 * which corrald reads for a jailed worker that cannot
+					 * open the file); wins over ca_file */
 	uint32_t connect_timeout_ms;
 	uint32_t timeout_ms;
 	const char *const *redirect_hosts;	/* extra hosts redirects may go to, NULL-terminated */
 };
 
 /* Egress hook: return a connected stream socket for host:port (the worker asks the supervisor,
- * which resolves and connects only to configured endpoints). NULL = plain connect (tests). */
+ * which resolves and connects only to configured endpoints). NULL = plain connect (tests).
+ * Its error decides the call's: ERR_EGRESS (destination refused by policy) stays ERR_EGRESS;
+ * -ETIMEDOUT (the connect or the name lookup ran out of time) becomes ERR_TIMEOUT; any other
+ * -errno (refused, unreachable, no address, broker busy) is returned as it is; both retryable.
+ *
+ * Connections: the client keeps up to LIM_HTTP_POOL idle easy handles (with their live
+ * connections), each bound for life to one endpoint (name + URL + CA): a handle, and so a
+ * connection, is never reused for another endpoint. One client may serve several threads; the
+ * last handle returned is the first reused, so sequential calls keep one warm connection. */
 typedef int (*http_connect_fn)(void *arg, const char *host, unsigned port, int *fd);
 
 int http_client_new(http_connect_fn connect, void *arg, struct http_client **out);

@@ -507,6 +507,7 @@ http_endpoint_from_ctx(const json_t *ctx, struct http_endpoint *ep, const char *
 	}
 	ep->name = json_string_value(json_object_get(e, "name"));
 	ep->ca_file = json_string_value(json_object_get(e, "ca_file"));
+	ep->ca_pem = json_string_value(json_object_get(e, "ca_pem"));
 	if ((v = json_object_get(e, "connect_timeout_ms")) && json_integer_value(v) > 0)
 		ep->connect_timeout_ms = (uint32_t)json_integer_value(v);
 	if ((v = json_object_get(e, "timeout_ms")) && json_integer_value(v) > 0)

@@ -1,6 +1,7 @@
 /* The http kind: run hooks reach the network only through the HTTP client, whose sockets come
  * from the supervisor's egress broker (the worker's own network namespace is empty). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,15 +42,30 @@ io_http(struct tool_io *io, const struct tool_call *call, const struct http_req 
 	return http_client_do(kt->http, &ep, req, call->deadline, resp, err);
 }
 
+/* One client for all pool threads of the worker (one tenant, one family): its idle handles
+ * are shared, the most recently used first, so sequential calls on whichever thread keep one
+ * warm connection per endpoint instead of one per thread. */
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct http_client *shared;
+static unsigned shared_refs;
+
 static int
 http_thread_io(struct wrk *w, struct tool_io *io)
 {
 	struct kind_thread *kt = calloc(1, sizeof(*kt));
-	int r;
+	int r = 0;
 
 	if (kt == NULL)
 		return -ENOMEM;
-	if ((r = http_client_new(broker_connect, NULL, &kt->http)) < 0) {
+	pthread_mutex_lock(&shared_mu);
+	if (shared == NULL)
+		r = http_client_new(broker_connect, NULL, &shared);
+	if (r == 0) {
+		shared_refs++;
+		kt->http = shared;
+	}
+	pthread_mutex_unlock(&shared_mu);
+	if (r < 0) {
 		free(kt);
 		return r;
 	}
@@ -63,10 +79,15 @@ http_thread_io_free(struct tool_io *io)
 {
 	struct kind_thread *kt = io->priv2;
 
-	if (kt) {
-		http_client_free(kt->http);
-		free(kt);
+	if (kt == NULL)
+		return;
+	pthread_mutex_lock(&shared_mu);
+	if (--shared_refs == 0) {
+		http_client_free(shared);
+		shared = NULL;
 	}
+	pthread_mutex_unlock(&shared_mu);
+	free(kt);
 }
 
 const struct wrk_kind_ops wrk_kind_http = {
