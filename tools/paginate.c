@@ -174,9 +174,13 @@ int
 tool_pg_query_int(struct http_req *req, const char *k, int64_t v, struct tool_err *err)
 {
 	char b[32];
+	int r;
 
+	/* copied into the request: b is gone once we return (the request keeps pointers) */
 	snprintf(b, sizeof(b), "%lld", (long long)v);
-	return tool_pg_query(req, k, b, err);
+	if ((r = http_query_add_copy(req, k, b)) < 0)
+		return tool_pg_fail(err, r, "%s: cannot be added to the query", k);
+	return 0;
 }
 
 int
