@@ -14,7 +14,7 @@ static const struct agent_fam fams[] = {
 	{ "github_actions", OPS("list_workflow_runs", "get_workflow_run", "list_jobs", "get_job",
 	    "get_job_logs", "cancel_workflow_run", "rerun_workflow", "rerun_failed_jobs",
 	    "trigger_workflow", "list_artifacts", "download_artifact", "list_releases",
-	    "create_release", "compare_commits"), false },
+	    "create_release", "compare_commits", "release_plan"), false },
 	{ "gitlab_ci", OPS("list_pipelines", "get_pipeline", "get_pipeline_jobs", "get_job",
 	    "get_job_logs", "retry_pipeline", "cancel_pipeline", "trigger_pipeline",
 	    "download_artifact"), false },

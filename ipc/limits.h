@@ -94,6 +94,8 @@
 #define LIM_MODEL_BACKOFF_MS	500		/* first backoff; doubles per retry */
 #define LIM_MODEL_RETRY_WAIT_MAX_MS 30000	/* a longer server-announced wait: give up */
 #define LIM_MODEL_CHAT_MS	120000		/* model.chat deadline */
+#define LIM_RELPLAN_COMMITS	1000		/* github_actions.release_plan: commits read */
+#define LIM_RELPLAN_CHANGELOG	(120u << 10)	/* ...its changelog (a release body takes 125,000) */
 
 /* --- agent runtime (agents/agentrt, agents/memory) --- */
 #define LIM_AGENT_RUN_MS	300000		/* whole run, unless the agent JSON says */

@@ -20,6 +20,7 @@
 #include "ipc/limits.h"
 #include "tools/http.h"
 #include "tools/paginate.h"
+#include "tools/relplan.h"
 
 #define GH_ACCEPT	"application/vnd.github+json"
 #define GH_API_VERSION	"2022-11-28"
@@ -581,6 +582,92 @@ out:
 	return tool_pg_x_end(&g, call, r, result);
 }
 
+/* One of this family's reads as part of another op: args validated (defaults filled) like the
+ * supervisor does for a call, then run through the same hook. Takes args. */
+static int
+gh_sub(struct tool_io *io, const struct tool_call *call, const char *op, json_t *args,
+    int (*run)(struct tool_io *, const struct tool_call *, json_t **, struct tool_err *),
+    json_t **result, struct tool_err *err)
+{
+	struct tool_call sub = *call;
+	char verr[256];
+	int r;
+
+	*result = NULL;
+	sub.op = tool_op_find(call->family, op);
+	sub.args = args;
+	if (args == NULL)
+		r = -ENOMEM;
+	else if (sub.op == NULL || tool_args_validate(sub.op, args, verr, sizeof(verr)) < 0)
+		r = tool_pg_fail(err, ERR_SCHEMA, "%s: %s", op, sub.op ? verr : "unknown op");
+	else
+		r = run(io, &sub, result, err);
+	json_decref(args);
+	return r;
+}
+
+/* Every commit of base...head, a page of 100 at a time (GitHub's total_commits says how many),
+ * up to LIM_RELPLAN_COMMITS. */
+static int
+gh_plan_commits(struct tool_io *io, const struct tool_call *call, const char *base,
+    json_t *commits, int64_t *total, struct tool_err *err)
+{
+	for (int page = 1; json_array_size(commits) < LIM_RELPLAN_COMMITS; page++) {
+		json_t *cmp, *c;
+		int r;
+
+		if ((r = gh_sub(io, call, "compare_commits", json_pack("{s:O, s:O, s:s, s:O, s:i, "
+		    "s:i}", "owner", json_object_get(call->args, "owner"), "repo",
+		    json_object_get(call->args, "repo"), "base", base, "head",
+		    json_object_get(call->args, "head"), "per_page", 100, "page", page),
+		    gh_compare_commits, &cmp, err)) < 0)
+			return r;
+		c = json_object_get(cmp, "commits");
+		*total = json_integer_value(json_object_get(cmp, "total_commits"));
+		json_array_extend(commits, c);
+		r = json_array_size(c) == 0 || (int64_t)json_array_size(commits) >= *total;
+		json_decref(cmp);
+		if (r)
+			break;
+	}
+	return 0;
+}
+
+/* The next version and changelog from the commits since the last final release (relplan.h):
+ * list_releases (100, newest first), then compare_commits from its tag to head. */
+static int
+gh_release_plan(struct tool_io *io, const struct tool_call *call, json_t **result,
+    struct tool_err *err)
+{
+	const char *prefix = tool_pg_arg_str(call, "tag_prefix");
+	json_t *rels, *list, *commits = json_array();
+	const char *base = NULL;
+	int64_t total = 0;
+	int r, at;
+
+	*result = NULL;
+	if ((r = gh_sub(io, call, "list_releases", json_pack("{s:O, s:O, s:i}", "owner",
+	    json_object_get(call->args, "owner"), "repo", json_object_get(call->args, "repo"),
+	    "per_page", 100), gh_list_releases, &rels, err)) < 0)
+		goto out;
+	list = json_object_get(rels, "releases");
+	if ((at = relplan_last(list, prefix)) >= 0)
+		base = json_string_value(json_object_get(json_array_get(list, (size_t)at),
+		    "tag_name"));
+	if (base && (r = gh_plan_commits(io, call, base, commits, &total, err)) < 0)
+		goto out_rels;
+	*result = relplan_make(base, prefix, tool_pg_arg_str(call, "initial_version"), commits,
+	    total);
+	if (*result)
+		json_object_set(*result, "head", json_object_get(call->args, "head"));
+	r = *result ? 0 : -ENOMEM;
+out_rels:
+	json_decref(rels);
+out:
+	json_decref(commits);
+	return r;
+}
+
 /* ------------------------------------------------------------------ schema */
 
 #define OWNER_RX	"[A-Za-z0-9][A-Za-z0-9_.-]*"
@@ -712,6 +799,17 @@ static const struct tool_param p_create_release[] = {
 	  .desc = "Mark as the latest release: true, false or legacy" },
 	{ 0 }
 };
+static const struct tool_param p_release_plan[] = {
+	P_OWNER, P_REPO,
+	{ .name = "head", .type = TP_STRING, .required = true, .pattern = COMPARE_REF_RX,
+	  .max_len = 255, .desc = "Branch or ref to release (e.g. main)" },
+	{ .name = "tag_prefix", .type = TP_STRING, .def = "\"v\"", .pattern = "[A-Za-z0-9_./-]*",
+	  .max_len = 32, .desc = "Release tags are this prefix + MAJOR.MINOR.PATCH" },
+	{ .name = "initial_version", .type = TP_STRING, .def = "\"0.1.0\"",
+	  .pattern = "(0|[1-9][0-9]{0,8})\\.(0|[1-9][0-9]{0,8})\\.(0|[1-9][0-9]{0,8})",
+	  .max_len = 32, .desc = "The first release's version when nothing is released yet" },
+	{ 0 }
+};
 static const struct tool_param p_compare[] = {
 	P_OWNER, P_REPO,
 	{ .name = "base", .type = TP_STRING, .required = true, .pattern = COMPARE_REF_RX,
@@ -755,6 +853,9 @@ static const struct tool_op gh_ops[] = {
 	  gh_create_release },
 	{ "compare_commits", "Commits and files between two refs (base...head)", RO, p_compare,
 	  0, gh_compare_commits },
+	{ "release_plan", "Next semantic version and changelog from the conventional commits "
+	  "since the last release (deterministic: breaking -> major, feat -> minor, fix/perf -> "
+	  "patch)", RO, p_release_plan, 0, gh_release_plan },
 	{ 0 }
 };
 

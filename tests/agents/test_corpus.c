@@ -20,7 +20,7 @@
 	"reconcile_source,get_alerts,get_logs"
 #define GITHUB_ALL "list_workflow_runs,get_workflow_run,list_jobs,get_job,get_job_logs," \
 	"cancel_workflow_run,rerun_workflow,rerun_failed_jobs,trigger_workflow,list_artifacts," \
-	"download_artifact,list_releases,create_release,compare_commits"
+	"download_artifact,list_releases,create_release,compare_commits,release_plan"
 #define GITLAB_ALL "list_pipelines,get_pipeline,get_pipeline_jobs,get_job,get_job_logs," \
 	"retry_pipeline,cancel_pipeline,trigger_pipeline,download_artifact"
 #define JENKINS_ALL "list_jobs,get_job,get_build,get_build_logs,trigger_build,stop_build," \

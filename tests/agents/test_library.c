@@ -41,7 +41,7 @@ static const struct lib_case lib[] = {
 	  { "OutOfSync", "emergency", "prune false", "review-required" } },
 	{ "release-manager", {
 	    { "github_actions", "list_workflow_runs,get_workflow_run,trigger_workflow,"
-	      "list_releases,create_release,compare_commits" } },
+	      "list_releases,create_release,compare_commits,release_plan" } },
 	  { "BREAKING CHANGE:", "major -> (MAJOR+1).0.0", "### Features", "trigger_workflow" } },
 };
 

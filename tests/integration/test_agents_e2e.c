@@ -617,15 +617,16 @@ Test(agents_e2e, pipeline_doctor)
 }
 
 /* release-manager: v1.1.0 is the last release; since then a breaking feat, a fix and docs ->
- * v2.0.0. The release waits for a release manager (the test approves), then GitHub gets the
- * release with the tag and the changelog grouped by type, and deploy.yml is dispatched on the
- * tag. The look at acme/billing's releases is denied by the policy (acme/payments only). */
+ * v2.0.0, computed by github_actions.release_plan (not by the model). The release waits for a
+ * release manager (the test approves), then GitHub gets the release with the plan's tag and
+ * changelog grouped by type, and deploy.yml is dispatched on the tag. The look at acme/billing's
+ * releases is denied by the policy (acme/payments only). */
 Test(agents_e2e, release_manager)
 {
 	static const struct want_call calls[] = {
 		{ "github_actions", "list_releases", "ok" },
 		{ "github_actions", "list_releases", "denied" },
-		{ "github_actions", "compare_commits", "ok" },
+		{ "github_actions", "release_plan", "ok" },
 		{ "github_actions", "create_release", "ok" },
 		{ "github_actions", "trigger_workflow", "ok" },
 		{ "github_actions", "list_workflow_runs", "ok" },
@@ -633,7 +634,7 @@ Test(agents_e2e, release_manager)
 	static const struct want_dec dec[] = {
 		{ "github_actions", "list_releases", "allow", "release-read", "repo", "\"payments\"" },
 		{ "github_actions", "list_releases", "deny", NULL, "repo", "\"billing\"" },
-		{ "github_actions", "compare_commits", "allow", "release-read", "base", "\"v1.1.0\"" },
+		{ "github_actions", "release_plan", "allow", "release-read", "head", "\"main\"" },
 		{ "github_actions", "create_release", "allow", "release-create-approved", "tag_name",
 		  "\"v2.0.0\"" },
 		{ "github_actions", "trigger_workflow", "allow", "release-deploy", "ref", "\"v2.0.0\"" },
@@ -668,12 +669,14 @@ Test(agents_e2e, release_manager)
 	cr_expect_str_eq(json_string_value(json_object_get(b, "target_commitish")), "main");
 	body = json_string_value(json_object_get(b, "body"));
 	cr_assert_not_null(body);
-	cr_expect(strstr(body, "## v2.0.0 (2026-01-06)\n\n### \xe2\x9a\xa0 BREAKING CHANGES\n\n"
-	    "- config keys renamed") != NULL, "%s", body);
-	cr_expect(strstr(body, "### Features\n\n- new config format") != NULL, "%s", body);
-	cr_expect(strstr(body, "### Bug Fixes\n\n- **ci:** cache key") != NULL, "%s", body);
-	cr_expect(strstr(body, "### Other\n\n- docs: readme") != NULL, "%s", body);
+	cr_expect_str_eq(body, "## v2.0.0 (2026-01-06)\n"
+	    "\n### \xe2\x9a\xa0 BREAKING CHANGES\n\n- config keys renamed (0000000)\n"
+	    "\n### Features\n\n- new config format (0000000)\n"
+	    "\n### Bug Fixes\n\n- **ci:** cache key (0000000)\n"
+	    "\n### Other\n\n- docs: readme (0000000)\n");
 	json_decref(b);
+	/* the plan read the releases and compared from the last one */
+	cr_expect_eq(fake_hits(F_GH, "GET", "/repos/acme/payments/compare/v1.1.0...main"), 1);
 	b = fake_body(F_GH, "POST", "/repos/acme/payments/actions/workflows/deploy.yml/dispatches");
 	cr_expect_str_eq(json_string_value(json_object_get(b, "ref")), "v2.0.0");
 	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(b, "inputs"), "version")),

@@ -78,7 +78,7 @@ Test(github_schema, ops_params_and_flags)
 	static const char *const names[] = { "list_workflow_runs", "get_workflow_run", "list_jobs",
 	    "get_job", "get_job_logs", "cancel_workflow_run", "rerun_workflow", "rerun_failed_jobs",
 	    "trigger_workflow", "list_artifacts", "download_artifact", "list_releases",
-	    "create_release", "compare_commits", NULL };
+	    "create_release", "compare_commits", "release_plan", NULL };
 	static const char *const writes[] = { "cancel_workflow_run", "rerun_workflow",
 	    "rerun_failed_jobs", "trigger_workflow", "create_release", NULL };
 	const struct tool_family *f = &tool_fam_github_actions;
