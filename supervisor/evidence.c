@@ -177,7 +177,8 @@ settle(struct ev_store *st, int64_t now_ms)
 {
 	size_t k = 0, drop;
 
-	qsort(st->v, st->n, sizeof(*st->v), by_seq);
+	if (st->n > 1)		/* qsort(NULL, 0) is undefined: an empty store has v NULL */
+		qsort(st->v, st->n, sizeof(*st->v), by_seq);
 	for (size_t i = 0; i < st->n; i++) {
 		bool dup = k > 0 && st->v[i].seq != 0 && st->v[i].seq == st->v[k - 1].seq;
 
