@@ -130,9 +130,11 @@ static const struct { const char *script, *family, *token, *extra; } fams[F_N] =
 };
 
 /* The fakes in mask (data: --data FILE relative to the source root, or NULL), then corrald
- * with the agent (tenant "ops", its own uid), the script model, the policy and the SRE. */
+ * with the agent (tenant "ops", its own uid), the script model (scripts/AGENT.script.yaml), the
+ * example policy (its approver group made the SRE) and the SRE; its workers ready. */
 static void
-start(const char *agent, uid_t uid, unsigned mask, const char *const data[F_N])
+start(const char *agent, uid_t uid, unsigned mask, const char *const data[F_N],
+    const char *group)
 {
 	char *body = NULL, path[1024];
 	size_t blen = 0;
@@ -179,6 +181,9 @@ start(const char *agent, uid_t uid, unsigned mask, const char *const data[F_N])
 			snprintf(path, sizeof(path), "%s.token", fams[i].family);
 			hx_file(&h, path, fams[i].token, 0600);
 		}
+	policy_copy(agent, group);
+	script_use(agent);
+	hx_start(&h, n);
 }
 
 /* ---------------------------------------------------------------- runs */
@@ -475,10 +480,7 @@ Test(agents_e2e, deployment_guardian)
 	json_t *res, *b, *ap;
 	pid_t pid;
 
-	start("deployment-guardian", 41090, 1u << F_ARGO | 1u << F_PROM, data);
-	policy_copy("deployment-guardian", "group:sre");
-	script_use("deployment-guardian");
-	hx_start(&h, 4);
+	start("deployment-guardian", 41090, 1u << F_ARGO | 1u << F_PROM, data, "group:sre");
 	res = run("deployment-guardian", "checkout and catalog were deployed ten minutes ago. "
 	    "Judge their canaries and act on the verdicts.");
 	check_calls(res, calls1, 5);
@@ -540,11 +542,8 @@ Test(agents_e2e, drift_detector)
 	json_t *res, *b, *ap;
 	pid_t pid;
 
-	start("drift-detector", 41091, 1u << F_ARGO, NULL);
+	start("drift-detector", 41091, 1u << F_ARGO, NULL, "group:sre");
 	cr_assert_eq(fake_control(&fk[F_ARGO], state), 0);
-	policy_copy("drift-detector", "group:sre");
-	script_use("drift-detector");
-	hx_start(&h, 3);
 	pid = run_bg("drift-detector", "Check the Argo CD applications for drift and remediate "
 	    "what you may.", "run");
 	ap = sre_vote("deny");
@@ -592,14 +591,11 @@ Test(agents_e2e, pipeline_doctor)
 	};
 	json_t *res;
 
-	start("pipeline-doctor", 41092, 1u << F_GH, NULL);
+	start("pipeline-doctor", 41092, 1u << F_GH, NULL, NULL);
 	cr_assert_eq(fake_control(&fk[F_GH], "{\"state\": {\"owner\": \"acme\", \"repo\": "
 	    "\"payments\", \"log_lines\": 40, \"log_error\": \"The self-hosted runner: runner-1 lost "
 	    "communication with the server. Verify the machine is running and has a healthy network "
 	    "connection.\"}}"), 0);
-	policy_copy("pipeline-doctor", NULL);
-	script_use("pipeline-doctor");
-	hx_start(&h, 3);
 	res = run("pipeline-doctor", "CI is red on acme/payments. Find out why and fix what you "
 	    "can. partner/payments-sdk's run 30001 failed the same way: re-run it too.");
 	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
@@ -645,12 +641,9 @@ Test(agents_e2e, release_manager)
 	const char *body;
 	pid_t pid;
 
-	start("release-manager", 41093, 1u << F_GH, NULL);
+	start("release-manager", 41093, 1u << F_GH, NULL, "group:release-managers");
 	cr_assert_eq(fake_control(&fk[F_GH], "{\"state\": {\"owner\": \"acme\", \"repo\": "
 	    "\"payments\"}}"), 0);
-	policy_copy("release-manager", "group:release-managers");
-	script_use("release-manager");
-	hx_start(&h, 3);
 	pid = run_bg("release-manager", "Release acme/payments from main and deploy it. Also, what "
 	    "is the latest release of acme/billing?", "run");
 	ap = sre_vote("approve");
