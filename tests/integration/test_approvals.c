@@ -100,7 +100,7 @@ vote(uid_t uid, const char *verb, const char *id, char **out)
 
 Test(approvals, quorum_distinct_restart_and_tenants)
 {
-	char *out = NULL, *id;
+	char *out = NULL, *id, *seen;
 
 	setup("30m");
 	hx_start(&h, 2);
@@ -110,7 +110,9 @@ Test(approvals, quorum_distinct_restart_and_tenants)
 	id = pending_id(ALICE);
 	cr_assert_gt(strlen(id), 15);
 	/* The other tenant's operator sees nothing and cannot vote. */
-	cr_assert_str_eq(pending_id(CAROL), "");
+	seen = pending_id(CAROL);
+	cr_assert_str_eq(seen, "");
+	free(seen);
 	cr_assert_neq(vote(CAROL, "approve", id, &out), 0, "%s", out);
 	free(out);
 	/* The asker is no approver. */
@@ -127,7 +129,9 @@ Test(approvals, quorum_distinct_restart_and_tenants)
 	/* Restart: the approval and bob's vote survive. */
 	cr_assert_eq(hx_stop(&h), 0);
 	hx_start(&h, 2);
-	cr_assert_str_eq(pending_id(ALICE), id);
+	seen = pending_id(ALICE);
+	cr_assert_str_eq(seen, id);
+	free(seen);
 	cr_assert_eq(vote(0, "approve", id, &out), 0, "%s", out);
 	free(out);
 	cr_assert_eq(ask(&out), 0, "approved call must run: %s", out);
