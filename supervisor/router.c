@@ -211,6 +211,7 @@ make_ctx(struct sup *s, const struct cfg_endpoint *ep, const char *secret)
 			/* Workers cannot read files of the host: certificates travel as text. */
 			json_object_set_new(e, "ca_pem", json_string(text));
 			free(text);
+			text = NULL;	/* freed again below when there is no kubeconfig */
 		}
 		if (strcmp(ep->family, "flux") == 0)
 			json_object_set_new(e, "allow_exec_plugins", json_boolean(ep->allow_exec_plugins));
