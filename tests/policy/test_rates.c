@@ -161,3 +161,60 @@ Test(policy_rates, full, .timeout = 30)
 	pol_rates_free(r);
 	pol_set_free(ps);
 }
+
+/* pol_rates_room_at: after a refusal, when the caller's rate for that call has room again (the
+ * supervisor holds a flooding agent's channel until then); 0 whenever the refusal cannot be the
+ * rates': a rule without a rate or with room, no rule naming the caller, an unknown op. */
+Test(policy_rates, room_at)
+{
+	struct pol_set *ps = load_rate("3/1m"), *two;
+	struct pol_rates *r;
+	const int64_t T = 1770000000000LL;
+	static const struct {
+		const char *tenant, *who, *op;
+		int64_t at, want;		/* offsets from T; want -1: 0 */
+	} cases[] = {
+		{ "t", "agent:a", "echo", 30000, 60000 },	/* T+0 leaves the window at T+60000 */
+		{ "t", "agent:a", "echo", 59999, 60000 },
+		{ "t", "agent:a", "echo", 60000, -1 },	/* (T+0, T+60000] holds two: room */
+		{ "t", "agent:a", "sleep", 30000, -1 },	/* its rule has no rate */
+		{ "t", "agent:b", "echo", 30000, -1 },	/* nothing admitted for b */
+		{ "u", "agent:a", "echo", 30000, -1 },	/* counted per tenant */
+		{ "t", "user:x", "echo", 30000, -1 },	/* no rule names user:x */
+		{ "t", "agent:a", "nope", 30000, -1 },	/* no such op */
+	};
+
+	cr_assert(pol_rates_new(&r) == 0);
+	for (int i = 0; i < 3; i++)
+		cr_assert(call(ps, r, "t", "agent:a", "echo", T + 10000 * i) == POL_ALLOW);
+	cr_expect(call(ps, r, "t", "agent:a", "echo", T + 30000) == POL_DENY);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t got = pol_rates_room_at(r, ps, cases[i].tenant, cases[i].who, "echo",
+		    cases[i].op, T + cases[i].at);
+
+		cr_expect_eq(got, cases[i].want < 0 ? 0 : T + cases[i].want, "case %zu: %lld", i,
+		    (long long)(got ? got - T : 0));
+	}
+	cr_expect_eq(pol_rates_room_at(NULL, ps, "t", "agent:a", "echo", "echo", T), 0);
+	/* two rate rules for the same call: the refusal is the rates' only when both are
+	 * exhausted, and room comes with the first that has it */
+	two = load(HEAD "    - { id: a2, effect: allow, principals: [\"agent:a\"], tool: echo, "
+	    "operations: [echo], rate: 2/10s }\n"
+	    "    - { id: r, effect: allow, principals: [\"agent:*\"], tool: echo, "
+	    "operations: [echo], rate: 3/1m }\n");
+	pol_rates_free(r);
+	cr_assert(pol_rates_new(&r) == 0);
+	for (int i = 0; i < 5; i++) {
+		if (i == 2)
+			cr_expect_eq(pol_rates_room_at(r, two, "t", "agent:a", "echo", "echo", T + 2),
+			    0, "a2 is exhausted at T+2, r is not");
+		cr_assert(call(two, r, "t", "agent:a", "echo", T + i) == POL_ALLOW, "%d", i);
+	}
+	cr_expect(call(two, r, "t", "agent:a", "echo", T + 5) == POL_DENY);
+	cr_expect_eq(pol_rates_room_at(r, two, "t", "agent:a", "echo", "echo", T + 5), T + 10000);
+	cr_expect(call(two, r, "t", "agent:a", "echo", T + 9999) == POL_DENY);
+	cr_expect(call(two, r, "t", "agent:a", "echo", T + 10000) == POL_ALLOW);
+	pol_rates_free(r);
+	pol_set_free(two);
+	pol_set_free(ps);
+}
