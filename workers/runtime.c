@@ -21,10 +21,12 @@
 /* Pool threads: run hooks are shallow; libcurl and jansson need far less than 8 MiB. */
 #define WRK_STACK_SIZE	(1u << 20)
 
-struct job {
-	struct msg m;
-	struct job *next;
-};
+/* Leader/followers: the pool threads take turns receiving. The thread that receives a WORK runs
+ * it itself (no hand-off to another thread on the call's path); while it does, another thread
+ * becomes the receiver once the call has run for WRK_HANDOFF_MS (a slow call never holds up
+ * the others for longer), or at once when the receiver finds a follower idle-waiting and the
+ * watcher asleep. See take_turn(). */
+#define WRK_HANDOFF_MS	1
 
 struct wrk {
 	struct wrk_opts o;
@@ -32,9 +34,15 @@ struct wrk {
 	const struct tool_family *fam;
 	struct ipc_conn *conn;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct job *head, *tail;
+	pthread_cond_t cv;		/* followers: the receiver role is free, or stop */
+	pthread_cond_t wcv;		/* the watcher: the receiver started running a call */
+	int owner;			/* thread holding the receiver role, -1: free */
+	bool owner_running;		/* ... and running the call it received */
+	uint64_t gen;			/* calls started by receivers */
+	bool watching;			/* a follower watches the receiver */
+	bool watch_idle;		/* ... and sleeps until the next call (nothing ran) */
 	bool stop;
+	int serve_rc;			/* why serving ended: 0 (SHUTDOWN) or an error */
 	pthread_t th[WRK_THREADS_MAX];
 	int nth;
 	int fatal;		/* first fatal error seen by any thread */
@@ -178,89 +186,17 @@ out:
 	}
 }
 
-static void *
-pool_thread(void *arg)
-{
-	struct wrk *w = arg;
-	struct tool_io io = { .priv = w, .event = io_event, .log = io_log,
-		.raw_send = io_raw_send };
-	struct job *j;
-
-	if (w->kops && w->kops->thread_io && w->kops->thread_io(w, &io) < 0) {
-		pthread_mutex_lock(&w->mu);
-		w->fatal = ERR_WORKER;
-		pthread_mutex_unlock(&w->mu);
-		return NULL;
-	}
-	for (;;) {
-		pthread_mutex_lock(&w->mu);
-		while (w->head == NULL && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->head == NULL) {
-			pthread_mutex_unlock(&w->mu);
-			break;
-		}
-		j = w->head;
-		w->head = j->next;
-		if (w->head == NULL)
-			w->tail = NULL;
-		pthread_mutex_unlock(&w->mu);
-		run_work(w, &io, &j->m);
-		msg_clear(&j->m);
-		free(j);
-	}
-	if (w->kops && w->kops->thread_io_free)
-		w->kops->thread_io_free(&io);
-	return NULL;
-}
-
 /* ---------------------------------------------------------------- dispatch */
-
-#define D_SERVE	0x1	/* permitted once WELCOME has arrived */
 
 enum { D_CONTINUE = 0, D_STOP = 1 };
 
-static int
-h_work(struct wrk *w, struct msg *m)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL)
-		return -ENOMEM;
-	j->m = *m;
-	memset(m, 0, sizeof(*m));	/* the job owns the strings now */
-	pthread_mutex_lock(&w->mu);
-	if (w->tail)
-		w->tail->next = j;
-	else
-		w->head = j;
-	w->tail = j;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	return D_CONTINUE;
-}
-
+/* A CANCEL names a call this worker already runs or has answered (WORK is run as soon as it
+ * is received): the supervisor has finished it; its late answer is dropped there. */
 static int
 h_cancel(struct wrk *w, struct msg *m)
 {
-	struct job **pp, *j = NULL;
-
-	pthread_mutex_lock(&w->mu);
-	for (pp = &w->head; *pp != NULL; pp = &(*pp)->next)
-		if ((*pp)->m.id == m->id) {
-			j = *pp;
-			*pp = j->next;
-			break;
-		}
-	w->tail = NULL;
-	for (struct job *k = w->head; k != NULL; k = k->next)
-		w->tail = k;
-	pthread_mutex_unlock(&w->mu);
-	if (j != NULL) {
-		send_error(w, j->m.id, ERR_TIMEOUT, "cancelled before it ran", 0, false);
-		msg_clear(&j->m);
-		free(j);
-	}
+	(void)w;
+	(void)m;
 	return D_CONTINUE;
 }
 
@@ -275,42 +211,143 @@ h_ping(struct wrk *w, struct msg *m)
 static int
 h_shutdown(struct wrk *w, struct msg *m)
 {
+	(void)w;
+	(void)m;
 	return D_STOP;
 }
 
+/* What the supervisor may send once WELCOME has arrived (WORK is run by the receiver). */
 static const struct {
 	enum msg_type type;
-	unsigned flags;
 	int (*fn)(struct wrk *, struct msg *);
 } dispatch[] = {
-	{ MSG_WORK, D_SERVE, h_work },
-	{ MSG_CANCEL, D_SERVE, h_cancel },
-	{ MSG_PING, D_SERVE, h_ping },
-	{ MSG_SHUTDOWN, D_SERVE, h_shutdown },
+	{ MSG_CANCEL, h_cancel },
+	{ MSG_PING, h_ping },
+	{ MSG_SHUTDOWN, h_shutdown },
 };
 
-static int
-serve(struct wrk *w)
+static void
+serve_end(struct wrk *w, int rc)
+{
+	if (!w->stop)
+		w->serve_rc = rc;
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_cond_signal(&w->wcv);
+}
+
+/* Called with mu held and no role: wait until this thread may receive (true) or must stop.
+ * One follower is the watcher: while the receiver runs a call it wakes every WRK_HANDOFF_MS
+ * and takes the role over when the same call is still running; when nothing ran since its
+ * last look it sleeps until the next call starts. The others wait for the role to be free. */
+static bool
+take_turn(struct wrk *w, int self)
 {
 	for (;;) {
-		struct msg m = { 0 };
-		size_t i;
-		int r;
-
-		if ((r = ipc_recv(w->conn, &m, 0)) < 0)
-			return r;	/* supervisor gone or garbage: nothing to serve */
-		for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
-			if (dispatch[i].type == m.type)
-				break;
-		if (i == sizeof(dispatch) / sizeof(dispatch[0])) {
-			msg_clear(&m);
-			return ERR_PROTO;
+		if (w->stop)
+			return false;
+		if (w->owner < 0) {
+			w->owner = self;
+			w->owner_running = false;
+			return true;
 		}
-		r = dispatch[i].fn(w, &m);
-		msg_clear(&m);
-		if (r != D_CONTINUE)
-			return r == D_STOP ? 0 : r;
+		if (w->watching) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		uint64_t seen = w->gen;
+		struct timespec ts;
+
+		w->watching = true;
+		if (!w->owner_running && w->watch_idle) {
+			pthread_cond_wait(&w->wcv, &w->mu);
+			w->watch_idle = false;
+		} else {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += WRK_HANDOFF_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&w->wcv, &w->mu, &ts);
+			w->watch_idle = !w->owner_running && w->gen == seen;
+			if (w->owner >= 0 && w->owner_running && w->gen == seen) {
+				w->owner = -1;	/* a slow call: take the role over */
+				pthread_cond_signal(&w->cv);	/* a follower watches next */
+			}
+		}
+		w->watching = false;
 	}
+}
+
+/* One turn as the receiver, entered and left with mu held. */
+static void
+receive_one(struct wrk *w, struct tool_io *io, int self)
+{
+	struct msg m = { 0 };
+	size_t i;
+	int r;
+
+	pthread_mutex_unlock(&w->mu);
+	r = ipc_recv(w->conn, &m, 0);
+	pthread_mutex_lock(&w->mu);
+	if (r < 0) {
+		serve_end(w, r);	/* supervisor gone or garbage: nothing to serve */
+		return;
+	}
+	if (m.type == MSG_WORK) {
+		w->owner_running = true;
+		w->gen++;
+		if (w->watching && w->watch_idle)
+			pthread_cond_signal(&w->wcv);
+		pthread_mutex_unlock(&w->mu);
+		run_work(w, io, &m);
+		msg_clear(&m);
+		pthread_mutex_lock(&w->mu);
+		if (w->owner == self)
+			w->owner = -1;	/* this thread takes it again (take_turn) */
+		return;
+	}
+	for (i = 0; i < sizeof(dispatch) / sizeof(dispatch[0]); i++)
+		if (dispatch[i].type == m.type)
+			break;
+	pthread_mutex_unlock(&w->mu);
+	r = i == sizeof(dispatch) / sizeof(dispatch[0]) ? ERR_PROTO : dispatch[i].fn(w, &m);
+	msg_clear(&m);
+	pthread_mutex_lock(&w->mu);
+	if (r != D_CONTINUE)
+		serve_end(w, r == D_STOP ? 0 : r);
+	else if (w->owner == self)
+		w->owner = -1;
+}
+
+struct pool_arg {
+	struct wrk *w;
+	int self;
+};
+
+static void *
+pool_thread(void *arg)
+{
+	struct pool_arg *pa = arg;
+	struct wrk *w = pa->w;
+	struct tool_io io = { .priv = w, .event = io_event, .log = io_log,
+		.raw_send = io_raw_send };
+	int self = pa->self;
+
+	if (w->kops && w->kops->thread_io && w->kops->thread_io(w, &io) < 0) {
+		pthread_mutex_lock(&w->mu);
+		w->fatal = ERR_WORKER;
+		pthread_mutex_unlock(&w->mu);
+		return NULL;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (take_turn(w, self))
+		receive_one(w, &io, self);
+	pthread_mutex_unlock(&w->mu);
+	if (w->kops && w->kops->thread_io_free)
+		w->kops->thread_io_free(&io);
+	return NULL;
 }
 
 static int
@@ -350,11 +387,13 @@ sbx_of(enum tool_kind k)
 int
 wrk_main(const struct wrk_opts *o, const struct wrk_kind_ops *kops)
 {
-	struct wrk w = { .o = *o, .kops = kops };
+	struct wrk w = { .o = *o, .kops = kops, .owner = -1 };
+	struct pool_arg pa[WRK_THREADS_MAX];
 	int r;
 
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
+	pthread_cond_init(&w.wcv, NULL);
 	/* The tenant's memory limit is an address-space limit (RLIMIT_AS) where no cgroup is
 	 * delegated: keep glibc from reserving 64 MiB arenas per thread. */
 	mallopt(M_ARENA_MAX, 2);
@@ -386,19 +425,17 @@ wrk_main(const struct wrk_opts *o, const struct wrk_kind_ops *kops)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WRK_STACK_SIZE);
-	for (int i = 0; i < w.nth; i++)
-		if ((r = pthread_create(&w.th[i], &attr, pool_thread, &w)) != 0) {
+	for (int i = 0; i < w.nth; i++) {
+		pa[i] = (struct pool_arg){ .w = &w, .self = i };
+		if ((r = pthread_create(&w.th[i], &attr, pool_thread, &pa[i])) != 0) {
 			fprintf(stderr, "corral-worker: thread: %s (RLIMIT_NPROC counts every "
 			    "thread of the tenant's uid)\n", strerror(r));
 			return 1;
 		}
-	r = serve(&w);
-	pthread_mutex_lock(&w.mu);
-	w.stop = true;
-	pthread_cond_broadcast(&w.cv);
-	pthread_mutex_unlock(&w.mu);
+	}
 	for (int i = 0; i < w.nth; i++)
 		pthread_join(w.th[i], NULL);
+	r = w.serve_rc;
 	ipc_close(w.conn);
 	if (r < 0 && r != ERR_CLOSED)
 		fprintf(stderr, "corral-worker: %s\n", err_str(r));

@@ -2,9 +2,11 @@
  *
  * connect (dial the supervisor's socket for this worker) -> lock down (the seccomp allow-list
  * of its kind; the pre-exec confinement came from corral-jail) -> HELLO -> wait for WELCOME ->
- * serve: a dispatch table {type, flags, handler} for what the supervisor may send, WORK items
- * run on a small thread pool so a slow call does not hold up the others. Anything the table
- * does not permit is a protocol error: the worker exits rather than guess.
+ * serve: a small pool of threads that take turns receiving (leader/followers); the thread that
+ * receives a WORK runs it itself, so no call waits for a hand-off to another thread, and a
+ * follower takes over receiving once a call has run for WRK_HANDOFF_MS (runtime.c), so a slow
+ * call does not hold up the others. Anything the dispatch table does not permit is a protocol
+ * error: the worker exits rather than guess.
  */
 #ifndef CORRAL_WORKERS_RUNTIME_H
 #define CORRAL_WORKERS_RUNTIME_H
