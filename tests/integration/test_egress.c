@@ -22,12 +22,14 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -506,6 +508,8 @@ Test(egress, slow_connect_does_not_stall_corrald)
 	cr_assert_lt(dt, 8000, "the call to a dead endpoint took %lld ms", (long long)dt);
 	/* a connect that ran out of time, not a refusal by policy */
 	cr_assert_not_null(strstr(out, "timed out"), "%s", out);
+	cr_assert_not_null(strstr(out, "\"ERR_TIMEOUT\""), "%s", out);
+	cr_assert_null(strstr(out, "ERR_EGRESS"), "a timeout reported as a refusal: %s", out);
 	free(out);
 	for (int i = 0; i < nf; i++)
 		close(fillers[i]);
@@ -518,4 +522,321 @@ Test(egress, slow_connect_does_not_stall_corrald)
 		cr_assert_eq(r.rc, 0, "call %d after the dead endpoint came back: %s", i, r.out);
 		hf_res_free(&r);
 	}
+}
+
+/* ---------------------------------------------------------------- TLS with a private CA */
+
+static const char *const tls_args[] = { "--tls", "tls/server.pem", "tls/server.key", NULL };
+
+static char *
+read_all(const char *path)
+{
+	char *t = hx_read(path);
+
+	cr_assert_not_null(t, "%s", path);
+	return t;
+}
+
+/* An https endpoint whose CA is a private one (ca_file in corral.yaml). The jailed worker
+ * cannot open that file: corrald sends the certificates as text and the worker verifies with
+ * them. The same server under another tenant whose ca_file holds another CA is refused. */
+Test(egress, tls_endpoint_with_a_private_ca)
+{
+	char *ca = read_all(HARNESS_FAKES_DIR "/tls/ca.pem");
+	char *other = read_all(HARNESS_FAKES_DIR "/kube-tls/cert.pem");
+	char ca_path[300], other_path[300], body[4096], libexec[512], *out = NULL, *err = NULL;
+	const char *av[] = { hx_bin("corralctl"), "-s", X.hx.sock, "-o", "json", "call",
+		"prometheus@tq", "query", "--args", "{\"query\":\"up\"}", NULL };
+	struct hf_res r;
+	int rc, port;
+
+	memset(&X, 0, sizeof(X));
+	cr_assert_eq(fake_start(&X.fk[HF_PROM], "fake_prometheus.py", tls_args), 0);
+	X.on[HF_PROM] = true;
+	port = X.fk[HF_PROM].port;
+	hx_config(&X.hx, "");	/* the directory; corral.yaml is written again below */
+	snprintf(ca_path, sizeof(ca_path), "%s", hx_file(&X.hx, "ca.pem", ca, 0644));
+	snprintf(other_path, sizeof(other_path), "%s", hx_file(&X.hx, "other.pem", other, 0644));
+	hx_file(&X.hx, "p.token", hf_token(HF_PROM), 0600);
+	snprintf(libexec, sizeof(libexec), "%s", hx_bin("corral-jail"));
+	*strrchr(libexec, '/') = '\0';
+	snprintf(body, sizeof(body), "runtime_dir: %s/run\nstate_dir: %s/state\nlibexec_dir: %s\n"
+	    "tenants:\n  tp: { uid: %u }\n  tq: { uid: %u }\n"
+	    "credentials:\n  - { name: cp, tenant: tp, source: \"file:p.token\" }\n"
+	    "  - { name: cq, tenant: tq, source: \"file:p.token\" }\n"
+	    "endpoints:\n  prometheus:\n"
+	    "    - { name: e, tenant: tp, url: \"https://127.0.0.1:%d\", credential: cp, "
+	    "allow_private: true, timeout: 5s, ca_file: \"%s\" }\n"
+	    "    - { name: e, tenant: tq, url: \"https://127.0.0.1:%d\", credential: cq, "
+	    "allow_private: true, timeout: 5s, ca_file: \"%s\" }\n"
+	    "audit:\n  fsync: batch\n", X.hx.dir, X.hx.dir, libexec, UID_BASE + 41u, UID_BASE + 42u,
+	    port, ca_path, port, other_path);
+	hx_file(&X.hx, "corral.yaml", body, 0600);
+	hx_start(&X.hx, 2);
+
+	hf_call(&X, HF_PROM, "query", "{\"query\":\"up\"}", &r);
+	cr_assert_eq(r.rc, 0, "the private CA did not reach the jailed worker: %s\n%s", r.out,
+	    hx_read(X.hx.log));
+	hf_res_free(&r);
+	cr_assert_eq(fake_count(&X.fk[HF_PROM]), 1);
+
+	rc = hf_run(av, &out, &err);
+	cr_assert_eq(rc, 1, "another CA was accepted: %s", out);
+	cr_assert_not_null(strstr(out, "\"ERR_PEER\""), "%s", out);
+	cr_assert_eq(fake_count(&X.fk[HF_PROM]), 1, "a request went out unverified");
+	free(out);
+	free(err);
+	free(ca);
+	free(other);
+}
+
+/* ---------------------------------------------------------------- a slow resolver */
+
+/* A DNS server on a loopback address of its own (port 53, root), answering every A query with
+ * 127.0.0.1 and every other query with no records, each after delay_ms, or never. */
+struct dns {
+	int fd;
+	char addr[32];
+	int delay_ms;
+	bool answer;
+	bool stop;
+	unsigned queries;
+	pthread_mutex_t mu;
+	pthread_t th;
+};
+
+static size_t
+dns_reply(const uint8_t *q, size_t n, uint8_t *out)
+{
+	size_t o = 12, end;
+	uint16_t qtype;
+	static const uint8_t a_rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1 };
+
+	while (o < n && q[o] != 0)
+		o += (size_t)q[o] + 1;
+	if (n < 12 || o + 5 > n)
+		return 0;
+	end = o + 5;
+	qtype = (uint16_t)(q[o + 1] << 8 | q[o + 2]);
+	memcpy(out, q, end);
+	out[2] = (uint8_t)(0x84 | (q[2] & 0x01));	/* QR, AA, RD as asked */
+	out[3] = 0x80;					/* RA, NOERROR */
+	out[4] = 0, out[5] = 1;
+	out[6] = 0, out[7] = qtype == 1;
+	memset(out + 8, 0, 4);
+	if (qtype != 1)
+		return end;
+	memcpy(out + end, a_rr, sizeof(a_rr));
+	return end + sizeof(a_rr);
+}
+
+static void *
+dns_run(void *arg)
+{
+	struct dns *d = arg;
+	struct { uint8_t q[512]; size_t n; struct sockaddr_in from; int64_t due; } pend[16];
+	int np = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = d->fd, .events = POLLIN };
+		bool stop, answer;
+		int delay;
+
+		pthread_mutex_lock(&d->mu);
+		stop = d->stop;
+		pthread_mutex_unlock(&d->mu);
+		if (stop)
+			return NULL;
+		if (poll(&p, 1, 20) == 1 && np < 16) {
+			socklen_t fl = sizeof(pend[np].from);
+			ssize_t n = recvfrom(d->fd, pend[np].q, sizeof(pend[np].q), 0,
+			    (struct sockaddr *)&pend[np].from, &fl);
+
+			pthread_mutex_lock(&d->mu);	/* the mode when the query came */
+			d->queries++;
+			answer = d->answer, delay = d->delay_ms;
+			pthread_mutex_unlock(&d->mu);
+			if (n > 0 && answer) {
+				pend[np].n = (size_t)n;
+				pend[np++].due = now_ms() + delay;
+			}
+		}
+		for (int i = 0; i < np; i++) {
+			uint8_t out[600];
+			size_t len;
+
+			if (pend[i].due > now_ms())
+				continue;
+			if ((len = dns_reply(pend[i].q, pend[i].n, out)) > 0)
+				sendto(d->fd, out, len, 0, (struct sockaddr *)&pend[i].from,
+				    sizeof(pend[i].from));
+			pend[i--] = pend[--np];
+		}
+	}
+}
+
+static void
+dns_start(struct dns *d, int delay_ms, bool answer)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(53) };
+	unsigned p = (unsigned)getpid();
+
+	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->mu, NULL);
+	d->delay_ms = delay_ms;
+	d->answer = answer;
+	/* an address of our own on lo: parallel tests and other builds do not collide */
+	snprintf(d->addr, sizeof(d->addr), "127.53.%u.%u", (p >> 8) & 0xff, 1 + p % 254);
+	inet_pton(AF_INET, d->addr, &a.sin_addr);
+	cr_assert((d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0);
+	cr_assert_eq(bind(d->fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind %s:53: %s", d->addr,
+	    strerror(errno));
+	cr_assert_eq(pthread_create(&d->th, NULL, dns_run, d), 0);
+}
+
+static void
+dns_set(struct dns *d, int delay_ms, bool answer)
+{
+	pthread_mutex_lock(&d->mu);
+	d->delay_ms = delay_ms;
+	d->answer = answer;
+	pthread_mutex_unlock(&d->mu);
+}
+
+static unsigned
+dns_queries(struct dns *d)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&d->mu);
+	n = d->queries;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
+static void
+dns_stop(struct dns *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->stop = true;
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(d->th, NULL);
+	close(d->fd);
+}
+
+/* This test process (and corrald, its child) resolve through d only: a mount namespace of its
+ * own with /etc/resolv.conf naming d and an /etc/hosts without "localhost", the name the
+ * endpoints use (HF_LOCALHOST). Nothing outside this process sees the change. */
+static void
+resolve_through(const struct dns *d)
+{
+	char dir[] = "/tmp/corral-dns-XXXXXX", conf[64], hosts[64], text[128];
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/resolv.conf", dir);
+	snprintf(hosts, sizeof(hosts), "%s/hosts", dir);
+	snprintf(text, sizeof(text), "nameserver %s\noptions timeout:5 attempts:1\n", d->addr);
+	cr_assert_not_null(f = fopen(conf, "w"));
+	fputs(text, f);
+	fclose(f);
+	cr_assert_not_null(f = fopen(hosts, "w"));
+	fputs("127.0.0.1 corral-test-loopback\n", f);
+	fclose(f);
+	chmod(dir, 0755);
+	chmod(conf, 0644);
+	chmod(hosts, 0644);
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	cr_assert_eq(mount(conf, "/etc/resolv.conf", NULL, MS_BIND, NULL), 0, "%s",
+	    strerror(errno));
+	cr_assert_eq(mount(hosts, "/etc/hosts", NULL, MS_BIND, NULL), 0, "%s", strerror(errno));
+	unlink(conf);
+	unlink(hosts);
+	rmdir(dir);
+}
+
+/* The worst latency of three status requests to corrald, ms. */
+static int64_t
+status_worst(void)
+{
+	int64_t worst = 0;
+
+	for (int i = 0; i < 3; i++) {
+		int64_t s0 = now_ms(), dt;
+		json_t *st = hx_status(&X.hx);
+
+		cr_assert_not_null(st);
+		json_decref(st);
+		if ((dt = now_ms() - s0) > worst)
+			worst = dt;
+	}
+	return worst;
+}
+
+/* The endpoint's name takes 2 s to resolve. corrald looks it up off its loop: it goes on
+ * answering meanwhile, and the call then succeeds with the address the resolver gave. */
+Test(egress, slow_name_lookup_does_not_stall_corrald)
+{
+	struct dns d;
+	struct bg b;
+	char *out = NULL;
+	int64_t t0, dt, worst;
+	int rc;
+
+	dns_start(&d, 2000, true);
+	resolve_through(&d);
+	hf_open(&X, UID_BASE + 50u, 1u << HF_PROM, "5s", NULL, HF_LOCALHOST);
+	t0 = now_ms();
+	bg_call(&b, "prometheus@tp", "query", "{\"query\":\"up\"}");
+	usleep(300000);
+	worst = status_worst();
+	rc = bg_wait(&b, &out);
+	dt = now_ms() - t0;
+	cr_assert_eq(rc, 0, "the call through the slowly resolved name: exit %d: %s", rc, out);
+	cr_assert_geq(dns_queries(&d), 1, "the resolver was not asked");
+	cr_assert_geq(dt, 1800, "the call took %lld ms: the name was not looked up slowly",
+	    (long long)dt);
+	cr_assert_lt(worst, 1000, "corrald stalled %lld ms behind a name lookup",
+	    (long long)worst);
+	free(out);
+	dns_stop(&d);
+}
+
+/* The resolver never answers: the connect budget (1 s) ends the request with a timeout, not a
+ * refusal by policy; corrald answers meanwhile; once the resolver is back, the same worker's
+ * next call works (its broker channel is still in step). */
+Test(egress, dead_resolver_is_a_timeout)
+{
+	struct dns d;
+	struct bg b;
+	struct hf_res r;
+	char *out = NULL;
+	int64_t t0, dt, worst;
+	int rc;
+
+	dns_start(&d, 0, false);
+	resolve_through(&d);
+	hf_open(&X, UID_BASE + 60u, 1u << HF_PROM, "5s", NULL, HF_LOCALHOST | HF_CONNECT_1S);
+	t0 = now_ms();
+	bg_call(&b, "prometheus@tp", "query", "{\"query\":\"up\"}");
+	usleep(200000);
+	worst = status_worst();
+	rc = bg_wait(&b, &out);
+	dt = now_ms() - t0;
+	cr_assert_eq(rc, 1, "exit %d: %s", rc, out);
+	cr_assert_not_null(strstr(out, "\"ERR_TIMEOUT\""), "%s", out);
+	cr_assert_null(strstr(out, "ERR_EGRESS"), "%s", out);
+	cr_assert_lt(dt, 4000, "the call took %lld ms", (long long)dt);
+	cr_assert_geq(dns_queries(&d), 1, "the resolver was not asked");
+	cr_assert_lt(worst, 1000, "corrald stalled %lld ms behind a name lookup",
+	    (long long)worst);
+	cr_assert_eq(count_violations("localhost", X.fk[HF_PROM].port), 0,
+	    "a timeout was audited as a violation");
+	free(out);
+	dns_set(&d, 0, true);
+	hf_call(&X, HF_PROM, "query", "{\"query\":\"up\"}", &r);
+	cr_assert_eq(r.rc, 0, "after the resolver came back: %s\n%s", r.out, hx_read(X.hx.log));
+	hf_res_free(&r);
+	dns_stop(&d);
 }

@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "ipc/err.h"
+#include "ipc/limits.h"
 #include "tests/tools/harness.h"
 #include "tools/http.h"
 
@@ -220,6 +221,195 @@ Test(http_tls, verification_is_always_on)
 	cr_expect_lt(http_client_do(c, &ep, &req, 0, &resp, &err), 0);
 	http_resp_clear(&resp);
 	cr_expect_eq(fake_count(&f), 1, "a request went out over an unverified connection");
+	http_client_free(c);
+	fake_stop(&f);
+}
+
+static char *
+read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 65536);
+	size_t n = 0;
+
+	if (f != NULL && buf != NULL)
+		n = fread(buf, 1, 65535, f);
+	if (f != NULL)
+		fclose(f);
+	if (n == 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* corrald sends the endpoint's CA as text (ctx.endpoint.ca_pem) because a jailed worker cannot
+ * open the file it names; the client must verify with that text, whatever the path says. */
+Test(http_tls, ca_text_wins_over_an_unreadable_file)
+{
+	struct http_client *c;
+	struct http_endpoint ep = { .timeout_ms = 3000 };
+	struct http_resp resp;
+	struct tool_err err;
+	struct http_req req;
+	struct fake f;
+	char url[128], *ca = read_text(HARNESS_FAKES_DIR "/tls/ca.pem"),
+	    *other = read_text(HARNESS_FAKES_DIR "/kube-tls/cert.pem");
+
+	cr_assert_not_null(ca);
+	cr_assert_not_null(other);
+	cr_assert_eq(fake_start(&f, "fake_http.py", tls_args), 0);
+	cr_assert_eq(http_client_new(NULL, NULL, &c), 0);
+	http_req_init(&req, "GET");
+	http_path_add(&req, "/v1/echo");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", f.port);
+	ep.url = url;
+	/* what a jailed worker gets: a path it cannot open, and the certificates as text */
+	ep.ca_file = "/nonexistent/ca.pem";
+	ep.ca_pem = ca;
+	cr_expect_eq(http_client_do(c, &ep, &req, 0, &resp, &err), 0, "%s", err.text);
+	http_resp_clear(&resp);
+	/* another CA as text: refused, not verified against the system bundle or the file */
+	ep.ca_pem = other;
+	cr_expect_eq(http_client_do(c, &ep, &req, 0, &resp, &err), ERR_PEER, "%s", err.text);
+	http_resp_clear(&resp);
+	/* text that holds no certificate: an error, never a fallback */
+	ep.ca_pem = "-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n";
+	cr_expect_lt(http_client_do(c, &ep, &req, 0, &resp, &err), 0);
+	http_resp_clear(&resp);
+	ep.ca_file = NULL;
+	ep.ca_pem = "";
+	cr_expect_lt(http_client_do(c, &ep, &req, 0, &resp, &err), 0);
+	http_resp_clear(&resp);
+	cr_expect_eq(fake_count(&f), 1, "a request went out over an unverified connection");
+	http_client_free(c);
+	fake_stop(&f);
+	free(ca);
+	free(other);
+}
+
+/* ---------------------------------------------------------------- egress failures */
+
+struct failhook {
+	int rc;
+	int calls;
+};
+
+static int
+fail_connect(void *arg, const char *host, unsigned port, int *fd)
+{
+	struct failhook *h = arg;
+
+	h->calls++;
+	return h->rc;
+}
+
+/* What the broker answers decides the call's error: only a refusal by policy is ERR_EGRESS; a
+ * connect that ran out of time is a timeout (not retried: the broker already waited the whole
+ * budget); refused or unreachable keep their errno and are retried like any connect failure. */
+Test(http_egress, hook_failures_are_told_apart)
+{
+	static const struct {
+		int hook_rc;
+		const char *method;
+		int want;
+		bool retryable;
+		int calls;
+		const char *text;
+	} cases[] = {
+		{ ERR_EGRESS, "GET", ERR_EGRESS, false, 1, "not allowed" },
+		{ -ETIMEDOUT, "GET", ERR_TIMEOUT, true, 1, "timed out" },
+		{ -ETIMEDOUT, "POST", ERR_TIMEOUT, true, 1, "timed out" },
+		{ -ECONNREFUSED, "POST", -ECONNREFUSED, true, 1, "refused" },
+		{ -EHOSTUNREACH, "POST", -EHOSTUNREACH, true, 1, "No route" },
+		{ -EAGAIN, "POST", -EAGAIN, true, 1, "connect to" },
+		{ -ECONNREFUSED, "GET", -ECONNREFUSED, true, 1 + LIM_HTTP_RETRIES, "refused" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct failhook h = { .rc = cases[i].hook_rc };
+		struct http_client *c;
+		struct tool_err err;
+		int r;
+
+		cr_assert_eq(http_client_new(fail_connect, &h, &c), 0);
+		r = get(c, "http://prom.corral-egress.invalid:9090", cases[i].method, &err);
+		cr_expect_eq(r, cases[i].want, "case %zu: %s (%s)", i, err_name(r), err.text);
+		cr_expect_eq(err.code, cases[i].want, "case %zu: err.code %s", i, err_name(err.code));
+		cr_expect_eq(err.retryable, cases[i].retryable, "case %zu", i);
+		cr_expect_eq(h.calls, cases[i].calls, "case %zu: %d connects", i, h.calls);
+		cr_expect_not_null(strstr(err.text, cases[i].text), "case %zu: %s", i, err.text);
+		cr_expect_not_null(strstr(err.text, "prom.corral-egress.invalid:9090"), "case %zu: %s",
+		    i, err.text);
+		http_client_free(c);
+	}
+}
+
+/* ---------------------------------------------------------------- credential wiping */
+
+/* libcurl's allocator is ours in this test: every string it duplicates that holds the token
+ * (the header lines curl_slist_append copies) is watched, and its content is checked when it
+ * is freed. The client must overwrite them first: a worker is long-lived, and freed heap keeps
+ * its bytes until reused. */
+#define WIPE_TOKEN "wipe-me-0123456789abcdef"
+
+static struct {
+	void *p[64];
+	size_t len[64];
+	int watched, freed_with_token;
+} W;
+
+static char *
+w_strdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d != NULL && strstr(s, WIPE_TOKEN) != NULL && W.watched < 64) {
+		W.p[W.watched] = d;
+		W.len[W.watched++] = strlen(s);
+	}
+	return d;
+}
+
+static void
+w_free(void *p)
+{
+	for (int i = 0; p != NULL && i < W.watched; i++)
+		if (W.p[i] == p) {
+			if (memmem(p, W.len[i], WIPE_TOKEN, strlen(WIPE_TOKEN)) != NULL)
+				W.freed_with_token++;
+			W.p[i] = NULL;
+		}
+	free(p);
+}
+
+Test(http_egress, credential_header_lines_are_wiped_before_free)
+{
+	struct http_endpoint ep = { .name = "fake", .timeout_ms = 3000 };
+	struct http_client *c;
+	struct http_resp resp;
+	struct tool_err err;
+	struct http_req req;
+	struct fake f;
+
+	cr_assert_eq(curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, w_free, realloc, w_strdup,
+	    calloc), CURLE_OK);
+	cr_assert_eq(fake_start(&f, "fake_http.py", NULL), 0);
+	ep.url = f.url;
+	cr_assert_eq(http_client_new(NULL, NULL, &c), 0);
+	for (int i = 0; i < 3; i++) {
+		http_req_init(&req, i == 1 ? "POST" : "GET");
+		http_path_add(&req, "/v1/echo");
+		req.flags = i == 1 ? 0 : HTTP_F_IDEMPOTENT;
+		http_cred_add(&req, "Authorization", "Bearer ", WIPE_TOKEN);
+		cr_expect_eq(http_client_do(c, &ep, &req, 0, &resp, &err), 0, "%s", err.text);
+		http_resp_clear(&resp);
+		http_req_wipe(&req);
+	}
+	/* the hook saw the lines (else this test proves nothing), and none was freed unwiped */
+	cr_assert_geq(W.watched, 3, "libcurl did not duplicate the header lines through us");
+	cr_expect_eq(W.freed_with_token, 0, "%d of %d credential header lines freed with the token",
+	    W.freed_with_token, W.watched);
 	http_client_free(c);
 	fake_stop(&f);
 }
