@@ -1,0 +1,127 @@
+/* The worker runtime's leader/followers pool (workers/runtime.c) through a real corrald and a
+ * real confined echo worker: the thread that receives a call runs it, yet a slow call does
+ * not hold up the others (a follower takes over receiving), concurrent calls each get their
+ * own answer, and a SHUTDOWN with slow calls in flight still ends the worker cleanly. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "tests/integration/harness.h"
+
+static const char *echo_cfg =
+    "tenants:\n"
+    "  pool:\n"
+    "    uid: 41374\n"
+    "    families: [echo]\n"
+    "audit:\n"
+    "  fsync: batch\n";
+
+static struct hx h;
+
+static void
+teardown(void)
+{
+	hx_cleanup(&h);
+}
+
+TestSuite(worker_pool, .timeout = 90, .fini = teardown);
+
+static long
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Run a call in a child; the child exits 0 when the answer holds want. */
+static pid_t
+call_bg(const char *op, const char *args, const char *want)
+{
+	pid_t c = fork();
+
+	if (c == 0) {
+		const char *av[] = { "call", "echo", op, "--args", args, NULL };
+		char *out = NULL;
+		int rc = hx_ctl(&h, &out, av);
+
+		_exit(rc == 0 && out && strstr(out, want) ? 0 : 1);
+	}
+	return c;
+}
+
+static int
+wait_ok(pid_t c)
+{
+	int st;
+
+	return waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+Test(worker_pool, slow_call_does_not_hold_up_fast_ones)
+{
+	const char *av[] = { "call", "echo", "echo", "--args", "{\"msg\":\"fast-one\"}", NULL };
+	pid_t slow[3];
+	char *out = NULL;
+	long t0, took;
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	/* three of the worker's four threads busy for 3 s */
+	for (int i = 0; i < 3; i++)
+		slow[i] = call_bg("sleep", "{\"ms\":3000}", "slept_ms");
+	usleep(500000);
+	t0 = ms_now();
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(hx_ctl(&h, &out, av), 0, "%s", out);
+		cr_assert_not_null(strstr(out, "fast-one"), "%s", out);
+		free(out);
+		out = NULL;
+	}
+	took = ms_now() - t0;
+	cr_assert_lt(took, 2000, "5 fast calls took %ld ms behind 3 slow ones", took);
+	for (int i = 0; i < 3; i++)
+		cr_assert(wait_ok(slow[i]), "slow call %d lost its answer", i);
+	cr_assert_eq(hx_stop(&h), 0);
+}
+
+Test(worker_pool, concurrent_calls_get_their_own_answers)
+{
+	char args[64], want[32];
+	pid_t c[24];
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	for (int i = 0; i < 24; i++) {
+		snprintf(args, sizeof(args), "{\"msg\":\"m-%02d-x\"}", i);
+		snprintf(want, sizeof(want), "m-%02d-x", i);
+		c[i] = i % 6 == 0 ? call_bg("sleep", "{\"ms\":200}", "slept_ms") :
+		    call_bg("echo", args, want);
+	}
+	for (int i = 0; i < 24; i++)
+		cr_assert(wait_ok(c[i]), "call %d", i);
+	cr_assert_eq(hx_stop(&h), 0);
+}
+
+/* SIGTERM while slow calls run: they are answered, then the worker and corrald exit. */
+Test(worker_pool, stop_with_slow_calls_in_flight)
+{
+	pid_t slow[4];
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	for (int i = 0; i < 4; i++)
+		slow[i] = call_bg("sleep", "{\"ms\":1200}", "slept_ms");
+	usleep(400000);
+	kill(h.pid, SIGTERM);
+	for (int i = 0; i < 4; i++)
+		cr_assert(wait_ok(slow[i]), "in-flight call %d lost its answer", i);
+	cr_assert_eq(hx_stop(&h), 0);
+}
