@@ -4,10 +4,14 @@
  * Identity comes from where the call arrived (an agent worker's socket, a control client's
  * peer uid), never from the message. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ipc/err.h"
 #include "ipc/json.h"
@@ -156,34 +160,59 @@ redact(char *text, const char *secret)
 
 /* ---------------------------------------------------------------- a call */
 
+/* Built member by member: json_pack would parse its format string on every call. */
 static json_t *
 audit_base(const char *type, const struct origin *o, const char *family, const char *op)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", type, "tenant",
-	    o->tenant ? o->tenant : "", "principal", o->principal, "tool", family ? family : "",
-	    "op", op ? op : "");
+	json_t *r = json_object();
+
+	if (r == NULL)
+		return NULL;
+	if (json_object_set_new(r, "type", json_string(type)) < 0 ||
+	    json_object_set_new(r, "tenant", json_string(o->tenant ? o->tenant : "")) < 0 ||
+	    json_object_set_new(r, "principal", json_string(o->principal)) < 0 ||
+	    json_object_set_new(r, "tool", json_string(family ? family : "")) < 0 ||
+	    json_object_set_new(r, "op", json_string(op ? op : "")) < 0) {
+		json_decref(r);
+		return NULL;
+	}
+	return r;
 }
 
 /* A configuration file named by the endpoint (CA bundle, kubeconfig), read whole; NULL when
- * missing or larger than LIM_ARGS_MAX (the context's cap). */
+ * missing, not a regular file or larger than LIM_ARGS_MAX / 2 (the context's cap). Sized from
+ * fstat: no 128 KiB buffer (an mmap and munmap of its own) per call. */
 static char *
 read_small(const char *path)
 {
-	FILE *f = fopen(path, "re");
+	struct stat st;
 	char *buf = NULL;
-	size_t n;
+	size_t done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (f == NULL)
+	if (fd < 0)
 		return NULL;
-	if ((buf = calloc(1, LIM_ARGS_MAX / 2 + 1)) != NULL) {
-		n = fread(buf, 1, LIM_ARGS_MAX / 2 + 1, f);
-		if (n > LIM_ARGS_MAX / 2 || ferror(f)) {
-			free(buf);
-			buf = NULL;
-		}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size > LIM_ARGS_MAX / 2 || (buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	while (done < (size_t)st.st_size) {
+		ssize_t k = read(fd, buf + done, (size_t)st.st_size - done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;		/* shrank under us: what was read */
+		done += (size_t)k;
 	}
-	fclose(f);
+	if (read(fd, (char[1]){ 0 }, 1) != 0)	/* grew under us, or an error */
+		goto fail;
+	buf[done] = '\0';
+	close(fd);
 	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
 }
 
 /* The call context handed to the worker: the endpoint (from config only) and the secret. */
@@ -226,6 +255,9 @@ make_ctx(struct sup *s, const struct cfg_endpoint *ep, const char *secret)
 
 const char *sup_cred_get(struct sup *s, const char *name, const char *tenant);
 
+/* make_ctx(s, NULL, NULL) serialised: the context of a family without an endpoint (echo). */
+#define CTX_NONE	"{\"endpoint\":{\"redirect_hosts\":[]}}"
+
 static int
 dispatch(struct sup *s, const struct origin *o, struct call *c, const struct tool_op *op,
     bool dry_run)
@@ -244,8 +276,10 @@ dispatch(struct sup *s, const struct origin *o, struct call *c, const struct too
 		/* The model gateway: the caller's configured model, never one it names. */
 		if ((r = sup_model_ctx(s, o, &ctx, &secret)) < 0)
 			return r;
+	} else if (ep == NULL) {
+		ctx = NULL;	/* no endpoint, no secret: CTX_NONE, as make_ctx() would say it */
 	} else {
-		if (ep && ep->credential && strcmp(ep->credential, "none") != 0 &&
+		if (ep->credential && strcmp(ep->credential, "none") != 0 &&
 		    (secret = sup_cred_get(s, ep->credential, o->tenant)) == NULL)
 			return ERR_CONFIG;
 		ctx = make_ctx(s, ep, secret);
@@ -257,7 +291,7 @@ dispatch(struct sup *s, const struct origin *o, struct call *c, const struct too
 	m.tool = c->family;
 	m.op = c->op;
 	m.args = json_dumps(c->args, JSON_COMPACT | JSON_SORT_KEYS);
-	m.ctx = json_dumps(ctx, JSON_COMPACT);
+	m.ctx = ctx ? json_dumps(ctx, JSON_COMPACT) : strdup(CTX_NONE);
 	m.deadline_ms = (uint32_t)(c->deadline_ms - c->start_ms);
 	r = m.args && m.ctx ? worker_send(s, c->w, &m) : -ENOMEM;
 	free(m.args);
