@@ -38,9 +38,19 @@ utf8_valid(const char *str, size_t len)
 	const uint8_t *s = (const uint8_t *)str, *end = s + len;
 
 	while (s < end) {
-		unsigned n = utf8_seqlen(*s);
+		unsigned n;
 		uint8_t lo = 0x80, hi = 0xbf;
+		uint64_t w8;
 
+		/* ASCII runs (most of every frame: JSON text) eight bytes at a time. */
+		while ((size_t)(end - s) >= 8 && (memcpy(&w8, s, 8), (w8 & 0x8080808080808080ull) == 0))
+			s += 8;
+		if (s == end)
+			break;
+		if ((n = utf8_seqlen(*s)) == 1) {
+			s++;
+			continue;
+		}
 		if (n == 0 || (size_t)(end - s) < n)
 			return false;
 		/* The second byte's range rules out overlongs, surrogates and > U+10FFFF. */
