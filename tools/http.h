@@ -3,8 +3,9 @@
  * routes that to http_client_do() below with the egress connect hook of its sandbox.
  *
  * Rules the client enforces whatever the family asks (CONTRACTS.md section 1):
- * - User-Agent "corral/<version>" on every request; TLS verification always on (CA file from the
- *   endpoint); connect and total timeouts; response bodies capped (truncation is reported).
+ * - User-Agent "corral/<version>" on every request; TLS verification always on (the endpoint's
+ *   CA, as text from the call context or as a file); connect and total timeouts; response
+ *   bodies capped (truncation is reported).
  * - The URL is the endpoint's base URL + req->path: path and query are built by the client from
  *   pieces (http_path_seg() encodes one segment) so an argument can never change the host, the
  *   path shape or a header (CR/LF/NUL refused in headers).
