@@ -8,6 +8,7 @@
  * again (curl_easy_reset on return to the pool), so no option of one call leaks into the next.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,10 +58,51 @@ struct xfer {
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
 
+/* libcurl's allocator: every block libcurl frees, or moves when it grows one, is overwritten
+ * first. libcurl formats each request (credential header included) into heap buffers of its own
+ * and frees them as they were; a long-lived worker would keep "Bearer <token>" in freed memory
+ * until it happens to be reused. */
+static void
+wipe_free(void *p)
+{
+	if (p != NULL)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *
+wipe_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		wipe_free(p);
+		return NULL;
+	}
+	if ((old = malloc_usable_size(p)) >= n)
+		return p;	/* fits: glibc would not move it either */
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, old);
+	wipe_free(p);
+	return q;
+}
+
 static void
 curl_once_fn(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_init_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free, wipe_realloc,
+	    strdup, calloc);
+}
+
+int
+http_global_init(void)
+{
+	pthread_once(&curl_once, curl_once_fn);
+	return curl_init_rc == CURLE_OK ? 0 : -ENOMEM;
 }
 
 int
@@ -69,8 +111,7 @@ http_client_new(http_connect_fn connect, void *arg, struct http_client **out)
 	struct http_client *c;
 
 	*out = NULL;
-	pthread_once(&curl_once, curl_once_fn);
-	if (curl_init_rc != CURLE_OK)
+	if (http_global_init() < 0)
 		return -ENOMEM;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
@@ -475,7 +516,7 @@ header_text_ok(const char *s)
 
 /* Free a header list we built, overwriting every line first: the credential headers ("Bearer
  * <token>") must not stay behind in freed heap memory of a long-lived worker. (libcurl's own
- * copy, the request it formats, is libcurl's; it is freed without wiping.) */
+ * copies, the request it formats, are wiped by the allocator http_global_init() gives it.) */
 static void
 slist_wipe_free(struct curl_slist *l)
 {

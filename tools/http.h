@@ -174,6 +174,11 @@ struct http_endpoint {
  * last handle returned is the first reused, so sequential calls keep one warm connection. */
 typedef int (*http_connect_fn)(void *arg, const char *host, unsigned port, int *fd);
 
+/* libcurl's global initialisation, with an allocator that overwrites every block libcurl frees
+ * (its copies of request headers hold credentials). http_client_new() calls it; a program that
+ * initialises libcurl earlier (before a seccomp filter) calls this instead of
+ * curl_global_init(), or libcurl keeps the plain allocator. 0 or -ENOMEM. */
+int http_global_init(void);
 int http_client_new(http_connect_fn connect, void *arg, struct http_client **out);
 void http_client_free(struct http_client *c);
 int http_client_do(struct http_client *c, const struct http_endpoint *ep, const struct http_req *req,

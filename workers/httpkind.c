@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 
 #include "ipc/broker.h"
 #include "ipc/err.h"
@@ -22,7 +21,7 @@ broker_connect(void *arg, const char *host, unsigned port, int *fd)
 static int
 http_preinit(struct wrk *w)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
+	return http_global_init();	/* libcurl with the wiping allocator, before the filter */
 }
 
 static int

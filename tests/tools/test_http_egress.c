@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -412,4 +415,98 @@ Test(http_egress, credential_header_lines_are_wiped_before_free)
 	    W.freed_with_token, W.watched);
 	http_client_free(c);
 	fake_stop(&f);
+}
+
+/* After calls that carried a credential, the token is nowhere in the process's heap, thread
+ * stacks or anonymous memory, freed blocks included: the client wipes what it builds, and
+ * libcurl runs on an allocator that wipes what libcurl frees (its formatted request holds the
+ * header). The process's memory is read through /proc/self/mem; the token and the read buffer
+ * live in one mapping of their own, which the scan skips. */
+static size_t
+scan_memory(const char *needle, size_t nlen, const void *skip, size_t skiplen, char *buf,
+    size_t buflen, char *where, size_t wlen)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	int mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	char line[512];
+	size_t found = 0;
+
+	cr_assert_not_null(maps);
+	cr_assert_geq(mem, 0);
+	where[0] = '\0';
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char perms[8], path[256] = "";
+
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &lo, &hi, perms, path) < 3 ||
+		    perms[0] != 'r' || perms[1] != 'w' || (path[0] != '\0' && path[0] != '['))
+			continue;
+		if (strncmp(path, "[v", 2) == 0 || hi - lo > (1ul << 30) ||
+		    (lo < (uintptr_t)skip + skiplen && (uintptr_t)skip < hi))
+			continue;	/* [vvar], [vsyscall]; sanitizer shadow; our own mapping */
+		for (unsigned long a = lo; a < hi; a += buflen - nlen) {
+			size_t want = hi - a < buflen ? hi - a : buflen;
+			ssize_t n = pread(mem, buf, want, (off_t)a);
+
+			if (n > 0 && memmem(buf, (size_t)n, needle, nlen) != NULL) {
+				found++;
+				snprintf(where + strlen(where), wlen - strlen(where), "%lx %s; ", a,
+				    path[0] ? path : "(anon)");
+			}
+			if ((size_t)n < want)
+				break;
+		}
+	}
+	fclose(maps);
+	close(mem);
+	return found;
+}
+
+Test(http_egress, no_token_left_in_memory_after_calls)
+{
+	size_t plen = 4096, blen = 1u << 20;
+	char *region = mmap(NULL, plen + blen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0), *tok = region, *buf = region + plen, where[512];
+	struct http_endpoint ep = { .name = "fake", .timeout_ms = 3000 };
+	struct http_client *c;
+	struct http_resp resp;
+	struct tool_err err;
+	struct fake f;
+	size_t tl;
+
+	cr_assert_neq(region, MAP_FAILED);
+	/* made at run time: the whole token is in no string literal */
+	snprintf(tok, plen, "tok-%d-%lx-%s", (int)getpid(), (unsigned long)time(NULL),
+	    "5c2f0a9e61d84b3f");
+	tl = strlen(tok);
+	cr_assert_eq(fake_start(&f, "fake_http.py", NULL), 0);
+	ep.url = f.url;
+	cr_assert_eq(http_client_new(NULL, NULL, &c), 0);
+	{
+		/* the scan sees a copy where one is */
+		char *copy = strdup(tok);
+
+		cr_assert_geq(scan_memory(tok, tl, region, plen + blen, buf, blen, where,
+		    sizeof(where)), 1, "the scan does not see a heap copy of the token");
+		explicit_bzero(copy, tl);
+		free(copy);
+	}
+	for (int i = 0; i < 3; i++) {
+		struct http_req req;
+
+		http_req_init(&req, i == 1 ? "POST" : "GET");
+		http_path_add(&req, "/v1/echo");
+		req.flags = i == 1 ? 0 : HTTP_F_IDEMPOTENT;
+		http_cred_add(&req, "Authorization", "Bearer ", tok);
+		cr_expect_eq(http_client_do(c, &ep, &req, 0, &resp, &err), 0, "%s", err.text);
+		http_resp_clear(&resp);
+		http_req_wipe(&req);
+	}
+	cr_expect_eq(scan_memory(tok, tl, region, plen + blen, buf, blen, where, sizeof(where)), 0,
+	    "the token is still in memory with the client alive: %s", where);
+	http_client_free(c);
+	cr_expect_eq(scan_memory(tok, tl, region, plen + blen, buf, blen, where, sizeof(where)), 0,
+	    "the token is still in memory after the client: %s", where);
+	fake_stop(&f);
+	munmap(region, plen + blen);
 }
