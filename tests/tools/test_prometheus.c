@@ -246,10 +246,12 @@ Test(prometheus, every_error_status)
 
 Test(prometheus, transport_failures)
 {
-	H.endpoint_extra = json_pack("{s:i}", "timeout_ms", 200);
+	/* 1 s: the fake must get its 9 MB answer out in time on a loaded machine (at 200 ms
+	 * the oversize case timed out before a byte came); the hang outlasts it */
+	H.endpoint_extra = json_pack("{s:i}", "timeout_ms", 1000);
 	for (size_t i = 0; i < 2; i++) {
 		static const struct { const char *ctl; int rc; } m[] = {
-			{ "{\"clear\":true,\"modes\":[{\"mode\":\"hang\",\"seconds\":1}]}", ERR_TIMEOUT },
+			{ "{\"clear\":true,\"modes\":[{\"mode\":\"hang\",\"seconds\":3}]}", ERR_TIMEOUT },
 			{ "{\"clear\":true,\"modes\":[{\"mode\":\"slow\",\"chunk\":4,\"delay_ms\":100}]}",
 			  ERR_TIMEOUT },
 			{ "{\"clear\":true,\"modes\":[{\"mode\":\"close\",\"count\":-1}]}", ERR_CLOSED },
