@@ -4,12 +4,11 @@
  * are reused between calls while several calls may run on different threads. Each handle is
  * bound for life to the endpoint (name, URL, CA) it was made for: its connection cache only
  * ever holds connections made for that endpoint, and a connection is never reused for another
- * one (the worker itself serves one tenant and one family). Every exchange sets every option
+ * one (the worker itself serves one tenant and one family); the pool is in tools/http_pool.c.
+ * Every exchange sets every option
  * again (curl_easy_reset on return to the pool), so no option of one call leaks into the next.
  */
 #include <errno.h>
-#include <malloc.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +22,9 @@
 #include "ipc/err.h"
 #include "ipc/limits.h"
 #include "tools/http.h"
+#include "tools/http_int.h"
 
 #define BACKOFF_BASE_MS	200
-
-/* An easy handle and the endpoint it belongs to (copies: the endpoint's strings live in the
- * call context, which ends with the call). */
-struct pooled {
-	CURL *h;
-	char *name, *url, *ca_file, *ca_pem;
-};
-
-struct http_client {
-	http_connect_fn connect;
-	void *arg;
-	pthread_mutex_t mu;
-	struct pooled idle[LIM_HTTP_POOL];	/* oldest first */
-	size_t nidle;
-};
 
 /* One attempt's state, shared with the curl callbacks. */
 struct xfer {
@@ -54,168 +39,6 @@ struct xfer {
 	char host[256];
 	unsigned port;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-/* libcurl's allocator: every block libcurl frees, or moves when it grows one, is overwritten
- * first. libcurl formats each request (credential header included) into heap buffers of its own
- * and frees them as they were; a long-lived worker would keep "Bearer <token>" in freed memory
- * until it happens to be reused. */
-static void
-wipe_free(void *p)
-{
-	if (p != NULL)
-		explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
-
-static void *
-wipe_realloc(void *p, size_t n)
-{
-	size_t old;
-	void *q;
-
-	if (p == NULL)
-		return malloc(n);
-	if (n == 0) {
-		wipe_free(p);
-		return NULL;
-	}
-	if ((old = malloc_usable_size(p)) >= n)
-		return p;	/* fits: glibc would not move it either */
-	if ((q = malloc(n)) == NULL)
-		return NULL;
-	memcpy(q, p, old);
-	wipe_free(p);
-	return q;
-}
-
-static void
-curl_once_fn(void)
-{
-	curl_init_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free, wipe_realloc,
-	    strdup, calloc);
-}
-
-int
-http_global_init(void)
-{
-	pthread_once(&curl_once, curl_once_fn);
-	return curl_init_rc == CURLE_OK ? 0 : -ENOMEM;
-}
-
-int
-http_client_new(http_connect_fn connect, void *arg, struct http_client **out)
-{
-	struct http_client *c;
-
-	*out = NULL;
-	if (http_global_init() < 0)
-		return -ENOMEM;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return -ENOMEM;
-	c->connect = connect;
-	c->arg = arg;
-	pthread_mutex_init(&c->mu, NULL);
-	*out = c;
-	return 0;
-}
-
-static void
-pooled_free(struct pooled *p)
-{
-	if (p->h != NULL)
-		curl_easy_cleanup(p->h);
-	free(p->name);
-	free(p->url);
-	free(p->ca_file);
-	free(p->ca_pem);
-	memset(p, 0, sizeof(*p));
-}
-
-void
-http_client_free(struct http_client *c)
-{
-	if (c == NULL)
-		return;
-	for (size_t i = 0; i < c->nidle; i++)
-		pooled_free(&c->idle[i]);
-	pthread_mutex_destroy(&c->mu);
-	free(c);
-}
-
-static bool
-str_same(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static bool
-pooled_for(const struct pooled *p, const struct http_endpoint *ep)
-{
-	return str_same(p->url, ep->url) && str_same(p->name, ep->name) &&
-	    str_same(p->ca_pem, ep->ca_pem) && str_same(p->ca_file, ep->ca_file);
-}
-
-static char *
-dup_opt(const char *s, bool *fail)
-{
-	char *d = NULL;
-
-	if (s != NULL && (d = strdup(s)) == NULL)
-		*fail = true;
-	return d;
-}
-
-/* An idle handle of this endpoint (the most recently used one), else a new handle bound to it. */
-static int
-pool_get(struct http_client *c, const struct http_endpoint *ep, struct pooled *out)
-{
-	bool fail = false;
-
-	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&c->mu);
-	for (size_t i = c->nidle; i-- > 0;) {
-		if (!pooled_for(&c->idle[i], ep))
-			continue;
-		*out = c->idle[i];
-		memmove(&c->idle[i], &c->idle[i + 1], (c->nidle - i - 1) * sizeof(c->idle[0]));
-		c->nidle--;
-		break;
-	}
-	pthread_mutex_unlock(&c->mu);
-	if (out->h != NULL)
-		return 0;
-	out->name = dup_opt(ep->name, &fail);
-	out->url = dup_opt(ep->url, &fail);
-	out->ca_file = dup_opt(ep->ca_file, &fail);
-	out->ca_pem = dup_opt(ep->ca_pem, &fail);
-	if (fail || (out->h = curl_easy_init()) == NULL) {
-		pooled_free(out);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* Back to the pool, as the most recently used; the oldest idle handle makes room. */
-static void
-pool_put(struct http_client *c, struct pooled *p)
-{
-	struct pooled old = { 0 };
-
-	curl_easy_reset(p->h);	/* keeps live connections, caches and TLS sessions */
-	pthread_mutex_lock(&c->mu);
-	if (c->nidle == LIM_HTTP_POOL) {
-		old = c->idle[0];
-		memmove(&c->idle[0], &c->idle[1], (c->nidle - 1) * sizeof(c->idle[0]));
-		c->nidle--;
-	}
-	c->idle[c->nidle++] = *p;
-	pthread_mutex_unlock(&c->mu);
-	memset(p, 0, sizeof(*p));
-	pooled_free(&old);
-}
 
 static int64_t
 now_ms(void)
@@ -765,7 +588,7 @@ exchange(struct http_client *c, const struct http_endpoint *ep, const struct htt
 	strlcpy(x.host, hp->t->host, sizeof(x.host));
 	if ((r = headers_build(req, hp->with_cred, &hdrs, err)) < 0)
 		return r;
-	if ((r = pool_get(c, ep, &ph)) < 0) {
+	if ((r = http_pool_get(c, ep, &ph)) < 0) {
 		slist_wipe_free(hdrs);
 		return r;
 	}
@@ -801,7 +624,7 @@ exchange(struct http_client *c, const struct http_endpoint *ep, const struct htt
 	hp->requests = x.requests;
 	slist_wipe_free(hdrs);
 	curl_slist_free_all(res);
-	pool_put(c, &ph);
+	http_pool_put(c, &ph);
 	if (cc == CURLE_OK || (cc == CURLE_WRITE_ERROR && resp->truncated && !x.too_big &&
 	    x.egress_rc == 0))
 		return 0;
