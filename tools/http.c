@@ -5,8 +5,8 @@
  * bound for life to the endpoint (name, URL, CA) it was made for: its connection cache only
  * ever holds connections made for that endpoint, and a connection is never reused for another
  * one (the worker itself serves one tenant and one family); the pool is in tools/http_pool.c.
- * Every exchange sets every option
- * again (curl_easy_reset on return to the pool), so no option of one call leaks into the next.
+ * Every exchange sets every option again (curl_easy_reset on return to the pool), so no option
+ * of one call leaks into the next.
  */
 #include <errno.h>
 #include <stdio.h>
