@@ -159,6 +159,65 @@ Test(http_egress, hook_socket_under_a_seccomp_filter_like_the_worker)
 	fake_stop(&f);
 }
 
+static int
+get_as(struct http_client *c, const char *name, const char *url, struct tool_err *err)
+{
+	struct http_endpoint ep = { .name = name, .url = url, .timeout_ms = 3000 };
+	struct http_resp resp;
+	struct http_req req;
+	int r;
+
+	http_req_init(&req, "GET");
+	http_path_add(&req, "/v1/echo");
+	req.flags = HTTP_F_IDEMPOTENT;
+	r = http_client_do(c, &ep, &req, 0, &resp, err);
+	http_resp_clear(&resp);
+	return r;
+}
+
+/* Two endpoints of one worker at the same host and port: each gets a connection of its own
+ * (through the hook), and each reuses its own afterwards. 0 = held, else the failed check. */
+static int
+endpoints_child(int port)
+{
+	struct hook h = { .nfds = 0 };
+	struct http_client *c;
+	struct tool_err err;
+	char url[128];
+
+	for (int i = 0; i < 3; i++)
+		if ((h.fds[h.nfds++] = dial(port)) < 0)
+			return 10;
+	if (http_client_new(hook_connect, &h, &c) < 0 || confine() < 0)
+		return 11;
+	snprintf(url, sizeof(url), "http://api.corral-egress.invalid:%d", port);
+	if (get_as(c, "a", url, &err) != 0 || h.calls != 1)
+		return fprintf(stderr, "a: %s\n", err.text), 1;
+	if (get_as(c, "b", url, &err) != 0 || h.calls != 2)	/* not a's connection */
+		return 2;
+	if (get_as(c, "a", url, &err) != 0 || get_as(c, "b", url, &err) != 0 || h.calls != 2)
+		return 3;	/* each its own, reused */
+	http_client_free(c);
+	return 0;
+}
+
+Test(http_egress, a_connection_serves_one_endpoint)
+{
+	struct fake f;
+	int status;
+	pid_t pid;
+
+	cr_assert_eq(fake_start(&f, "fake_http.py", NULL), 0);
+	if ((pid = fork()) == 0)
+		_exit(endpoints_child(f.port));
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status), "child died");
+	cr_expect_eq(WEXITSTATUS(status), 0, "check %d failed", WEXITSTATUS(status));
+	cr_expect_eq(fake_count(&f), 4);
+	fake_stop(&f);
+}
+
 /* Without the filter, libcurl 7.88's extra connect() fails with EISCONN: the client says what
  * the worker must do instead of a bare "couldn't connect". Newer libcurl just works. */
 Test(http_egress, without_the_filter_the_failure_is_explained)
