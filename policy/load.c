@@ -597,3 +597,14 @@ pol_set_nrules(const struct pol_set *ps)
 {
 	return ps->nrules;
 }
+
+int64_t
+pol_set_evidence_max_age(const struct pol_set *ps)
+{
+	int64_t max = 0;
+
+	for (size_t i = 0; ps != NULL && i < ps->nrules; i++)
+		if (ps->rules[i].has_evidence && ps->rules[i].evidence.within_ms > max)
+			max = ps->rules[i].evidence.within_ms;
+	return max;
+}

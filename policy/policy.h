@@ -59,6 +59,9 @@ void pol_set_free(struct pol_set *ps);
  * order give the same hash whatever the YAML layout, comments or file names. For audit records. */
 const char *pol_set_hash(const struct pol_set *ps);
 size_t pol_set_nrules(const struct pol_set *ps);
+/* The longest `within` of any evidence obligation in ps (ms), 0 when none or ps is NULL: how far
+ * back recorded evidence can still justify a call. */
+int64_t pol_set_evidence_max_age(const struct pol_set *ps);
 /* Canonical form as JSON (new reference), what the hash is computed over. */
 json_t *pol_set_canonical(const struct pol_set *ps);
 

@@ -72,7 +72,7 @@ evidence_open(struct sup *s, const uint8_t key[AUDIT_KEY_LEN])
 
 	ev_store_free(evidence);
 	evidence = NULL;
-	if ((r = ev_store_new(ev_policy_max_age(s->policy), &evidence)) < 0)
+	if ((r = ev_store_new(pol_set_evidence_max_age(s->policy), &evidence)) < 0)
 		return r;
 	if ((r = ev_store_load(evidence, s->cfg->audit_path, key, sup_wall_ms(), evidence_warn,
 	    NULL, &ls)) < 0)

@@ -243,39 +243,6 @@ ev_used_json(const struct ev_rec *e)
 	    "app_name", json_object_get(e->args, "app_name"));
 }
 
-/* ---------------------------------------------------------------- policy */
-
-int64_t
-ev_policy_max_age(const struct pol_set *ps)
-{
-	json_t *rules = ps ? pol_set_canonical(ps) : NULL, *rule;
-	int64_t max = 0;
-	size_t i;
-
-	/* The canonical text of an obligation ends in " within <N>m" or " within <N>ms"
-	 * (policy/cond.c); the loader has already checked N. */
-	json_array_foreach(rules, i, rule) {
-		const char *t = json_string_value(json_object_get(json_object_get(rule,
-		    "obligations"), "evidence")), *w = NULL, *p;
-		char *end;
-		long long n;
-
-		for (p = t; p != NULL && (p = strstr(p, " within ")) != NULL; p++)
-			w = p;
-		if (w == NULL)
-			continue;
-		n = strtoll(w + 8, &end, 10);
-		if (n > 0 && strcmp(end, "m") == 0 && n <= INT64_MAX / 60000)
-			n *= 60000;
-		else if (n <= 0 || strcmp(end, "ms") != 0)
-			continue;
-		if (n > max)
-			max = n;
-	}
-	json_decref(rules);
-	return max;
-}
-
 /* ---------------------------------------------------------------- loading from the log */
 
 struct ev_load {

@@ -79,8 +79,4 @@ typedef void (*ev_warn_fn)(void *arg, const char *file, size_t line, const char 
 int ev_store_load(struct ev_store *st, const char *audit_path, const uint8_t key[AUDIT_KEY_LEN],
     int64_t now_ms, ev_warn_fn warn, void *arg, struct ev_load_stats *stats);
 
-/* The longest `within` of the evidence obligations of ps (0 when none or ps is NULL): how
- * old a verdict can be and still justify a call. */
-int64_t ev_policy_max_age(const struct pol_set *ps);
-
 #endif

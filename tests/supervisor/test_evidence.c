@@ -192,7 +192,7 @@ Test(evidence, policy_max_age)
 		{ { NULL }, 0 },
 	};
 
-	cr_expect_eq(ev_policy_max_age(NULL), 0);
+	cr_expect_eq(pol_set_evidence_max_age(NULL), 0);
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		char yaml[4096];
 		size_t n;
@@ -214,8 +214,8 @@ Test(evidence, policy_max_age)
 		src.len = n;
 		cr_assert_eq(pol_set_load_mem(&src, 1, NULL, &ps, &e), 0, "case %zu: %s", c,
 		    e.n ? e.msg[0] : "-");
-		cr_expect_eq(ev_policy_max_age(ps), cases[c].want, "case %zu: %lld", c,
-		    (long long)ev_policy_max_age(ps));
+		cr_expect_eq(pol_set_evidence_max_age(ps), cases[c].want, "case %zu: %lld", c,
+		    (long long)pol_set_evidence_max_age(ps));
 		pol_set_free(ps);
 		ydoc_errs_free(&e);
 	}
