@@ -60,6 +60,19 @@ sleep_ms(int64_t ms)
 
 /* ---------------------------------------------------------------- callbacks */
 
+/* Bytes allocated for a body of n bytes and its NUL: powers of two up to the cap, so a body
+ * costs O(log n) reallocs, not one per chunk (each a full copy under ASan). A function of n
+ * alone: nothing to keep in step when a retry clears the response. */
+static size_t
+body_alloc(size_t n, size_t cap)
+{
+	size_t a = 4096;
+
+	while (a < n + 1)
+		a *= 2;
+	return a < cap + 1 ? a : cap + 1;
+}
+
 static size_t
 on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -73,9 +86,13 @@ on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 		r->truncated = true;
 	}
 	if (take > 0) {
-		if ((nb = realloc(r->body, r->len + take + 1)) == NULL)
-			return 0;
-		r->body = nb;
+		size_t have = body_alloc(r->len, x->cap), need = body_alloc(r->len + take, x->cap);
+
+		if (r->body == NULL || need > have) {
+			if ((nb = realloc(r->body, need)) == NULL)
+				return 0;
+			r->body = nb;
+		}
 		memcpy(r->body + r->len, ptr, take);
 		r->len += take;
 		r->body[r->len] = '\0';
