@@ -40,6 +40,9 @@ int bench_run(const char *const *argv, char **out, int timeout_ms);
 char *bench_read(const char *path);		/* whole file (/proc too); "" when unreadable */
 /* Rss and Pss of pid in KiB from /proc/PID/smaps_rollup; -1 when gone. */
 int bench_mem(pid_t pid, long *rss_kb, long *pss_kb);
+/* Private_Clean + Private_Dirty of pid in KiB (its unique set: what it costs on its own
+ * whoever else maps its libraries); -1 when gone. */
+long bench_uss(pid_t pid);
 pid_t bench_ppid(pid_t pid);
 int cmp_i64(const void *a, const void *b);
 int cmp_dbl(const void *a, const void *b);

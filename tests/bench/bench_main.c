@@ -141,6 +141,22 @@ bench_mem(pid_t pid, long *rss_kb, long *pss_kb)
 	return *rss_kb < 0 ? -1 : 0;
 }
 
+long
+bench_uss(pid_t pid)
+{
+	char path[64], *s, *p;
+	long kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	s = bench_read(path);
+	if ((p = strstr(s, "\nPrivate_Clean:")) != NULL)
+		kb = strtol(p + 15, NULL, 10);
+	if (kb >= 0 && (p = strstr(s, "\nPrivate_Dirty:")) != NULL)
+		kb += strtol(p + 15, NULL, 10);
+	free(s);
+	return kb;
+}
+
 pid_t
 bench_ppid(pid_t pid)
 {

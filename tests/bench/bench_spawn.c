@@ -92,6 +92,7 @@ spawn_once(struct bx *b, const struct kind *k, long mem[4])
 
 				bench_mem(pid, &mem[0], &mem[1]);
 				bench_mem(bench_ppid(pid), &mem[2], &mem[3]);
+				mem[4] = bench_uss(pid) + bench_uss(bench_ppid(pid));
 			}
 		json_decref(st);
 	}
@@ -161,7 +162,7 @@ spawn_kind(const struct kind *k, int samples, double bwrap, long base_pss, long 
 	char body[1024], id[8], name[64], note[160];
 	struct bx b;
 	double *t = calloc((size_t)samples, sizeof(*t)), med;
-	long mem[4] = { -1, -1, -1, -1 };
+	long mem[5] = { -1, -1, -1, -1, -1 };
 	int n = 0;
 
 	snprintf(body, sizeof(body), "tenants:\n  s: { uid: %d%s }\n%s", UID_SPAWN + (int)(k - kinds),
@@ -197,8 +198,8 @@ spawn_kind(const struct kind *k, int samples, double bwrap, long base_pss, long 
 		snprintf(id, sizeof(id), "4%c", 'a' + (int)(k - kinds));
 		snprintf(name, sizeof(name), "idle %s worker + its jail, PSS", k->kind);
 		snprintf(note, sizeof(note), "worker RSS %.2f MiB PSS %.2f, jail RSS %.2f PSS %.2f; "
-		    "baseline RSS %.2f", mem[0] / 1024.0, mem[1] / 1024.0, mem[2] / 1024.0,
-		    mem[3] / 1024.0, base_rss / 1024.0);
+		    "both private (USS) %.2f; baseline RSS %.2f", mem[0] / 1024.0, mem[1] / 1024.0,
+		    mem[2] / 1024.0, mem[3] / 1024.0, mem[4] / 1024.0, base_rss / 1024.0);
 		row_add(id, name, (double)(mem[1] + mem[3]) / 1024.0, "MiB",
 		    "/bin/sleep + jail, PSS", (double)base_pss / 1024.0, k->target_mib > 0 ?
 		    (k->target_mib == 2.0 ? "<= 2 MiB" : "<= 6 MiB") : "", k->target_mib <= 0 ? V_NONE :
