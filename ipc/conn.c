@@ -447,6 +447,47 @@ ipc_conn_pollfd(struct ipc_conn *c)
 	return fd;
 }
 
+static _Atomic unsigned closing;	/* ipc_close_async() closes not yet finished */
+
+static void *
+closer_main(void *arg)
+{
+	ipc_close(arg);
+	atomic_fetch_sub(&closing, 1);
+	return NULL;
+}
+
+int
+ipc_close_async(struct ipc_conn *c)
+{
+	pthread_attr_t at;
+	pthread_t th;
+	int rv;
+
+	if (c == NULL)
+		return 0;
+	atomic_fetch_add(&closing, 1);
+	if ((rv = pthread_attr_init(&at)) == 0) {
+		(void)pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		(void)pthread_attr_setstacksize(&at, 64u << 10);
+		rv = pthread_create(&th, &at, closer_main, c);
+		pthread_attr_destroy(&at);
+	}
+	if (rv == 0)
+		return 0;
+	atomic_fetch_sub(&closing, 1);
+	ipc_close(c);
+	return -rv;
+}
+
+unsigned
+ipc_close_drain(int timeout_ms)
+{
+	for (int waited = 0; atomic_load(&closing) > 0 && waited < timeout_ms; waited += 5)
+		nng_msleep(5);
+	return atomic_load(&closing);
+}
+
 void
 ipc_close(struct ipc_conn *c)
 {

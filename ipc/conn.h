@@ -68,6 +68,15 @@ int ipc_recv_raw(struct ipc_conn *c, uint8_t **buf, size_t *len, int flags); /* 
 int ipc_conn_pollfd(struct ipc_conn *c);
 
 void ipc_close(struct ipc_conn *c);	/* NULL-safe */
+/* Close c on a thread of its own and return at once (NULL-safe). For a supervisor's loop,
+ * which must never wait on a peer's teardown: nng 1.5's close can hang for good when it races
+ * the teardown of a pipe whose peer just died (nanomsg/nng#1543), and nng unlinks a listener's
+ * socket file when its close gets that far, so the next listener must use another path.
+ * Returns 0, or the error of a synchronous close when no thread could be started. */
+int ipc_close_async(struct ipc_conn *c);
+/* Wait up to timeout_ms for the closes handed to ipc_close_async() to finish; returns how
+ * many are still running (each stuck one holds one socket and one thread). */
+unsigned ipc_close_drain(int timeout_ms);
 
 int ipc_err_nng(int nng_rv);
 

@@ -16,6 +16,7 @@
 #define LIM_LOG_LINE_MAX	2048u		/* one forwarded log line */
 #define LIM_ERRMSG_MAX		1024u		/* error text in an error message */
 #define LIM_SENDBUF		128		/* nng send queue depth, messages */
+#define LIM_CLOSE_DRAIN_MS	2000		/* corrald's exit: wait for channel closes */
 
 /* --- config (supervisor/, policy/, agents/) --- */
 #define LIM_CONFIG_FILE_MAX	(4u << 20)	/* one YAML file */

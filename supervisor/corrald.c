@@ -533,6 +533,7 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	bool check = false, json = false;
 	int c, level = LOG_INFO, r;
+	unsigned stuck;
 
 	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -627,6 +628,12 @@ main(int argc, char **argv)
 	running_marker_remove(&s);
 	sup_modules_close(&s);
 	worker_free_all(&s);
+	if ((stuck = ipc_close_drain(LIM_CLOSE_DRAIN_MS)) > 0) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%u", stuck);
+		log_kv(LOG_WARNING, "worker channels still closing at exit", "count", n, NULL);
+	}
 	for (size_t i = 0; i < nagent_slots; i++)
 		agent_def_free(agent_slots[i].def);
 	free(agent_slots);

@@ -51,6 +51,7 @@ struct worker {
 	pid_t pid;			/* the worker itself (global pid), from the jail */
 	pid_t last_pid;			/* pid of the previous incarnation (SIGSYS reports) */
 	struct ipc_conn *conn;
+	unsigned dir_gen;		/* incarnations so far: names <runtime_dir>/w/NAME.N */
 	struct src s_conn, s_status, s_broker, s_stderr;
 	int status_fd, broker_fd, stderr_fd;
 	char status_buf[256];

@@ -144,7 +144,8 @@ worker_cleanup(struct sup *s, struct worker *w)
 {
 	if (w->conn) {
 		sup_unwatch(s, ipc_conn_pollfd(w->conn));
-		ipc_close(w->conn);
+		/* off the loop: nng's close can hang on a peer that just died (ipc/conn.h) */
+		ipc_close_async(w->conn);
 		w->conn = NULL;
 	}
 	worker_close_fd(s, &w->status_fd);
@@ -152,6 +153,8 @@ worker_cleanup(struct sup *s, struct worker *w)
 	worker_close_fd(s, &w->stderr_fd);
 	if (w->sock)
 		unlink(w->sock);
+	if (w->dir)
+		(void)rmdir(w->dir);	/* empty now; the next incarnation gets its own */
 	if (w->pid)
 		w->last_pid = w->pid;
 	w->pid = 0;
@@ -203,7 +206,9 @@ prepare_dir(struct sup *s, struct worker *w)
 	free(w->dir);
 	free(w->sock);
 	w->sock = NULL;
-	if (asprintf(&w->dir, "%s/w/%s", s->cfg->runtime_dir, w->name) < 0 ||
+	/* A directory per incarnation: the old socket's close may still be running on its own
+	 * thread, and nng unlinks that socket's path when it gets there. */
+	if (asprintf(&w->dir, "%s/w/%s.%u", s->cfg->runtime_dir, w->name, w->dir_gen++) < 0 ||
 	    asprintf(&w->sock, "%s/sock", w->dir) < 0)
 		return -ENOMEM;
 	if (mkdir(w->dir, 0700) < 0 && errno != EEXIST)
