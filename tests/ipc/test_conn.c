@@ -461,3 +461,32 @@ Test(conn, child_of_other_parent_refused)
 	cr_assert_eq(wait_exit(peer), 2);
 	ipc_close(l);
 }
+
+/* A channel whose peer just died is closed off the caller's thread: ipc_close_async() hands it
+ * over, ipc_close_drain() sees every close finish, and nng has removed the socket file (why
+ * corrald gives each incarnation of a worker a directory of its own). Twenty rounds, each
+ * closing right after the peer's exit, where nng 1.5's close could hang (nng#1543). */
+Test(conn, async_close_after_peer_death)
+{
+	for (int round = 0; round < 20; round++) {
+		struct ipc_conn *l;
+		struct msg m, pong = { .type = MSG_PONG, .id = 42 };
+		pid_t peer;
+		int gate;
+
+		cr_assert_eq(ipc_listen(sock, &l), 0);
+		peer = spawn_peer(&gate);
+		ipc_conn_expect(l, peer, getuid());
+		cr_assert_eq(write(gate, "g", 1), 1);
+		close(gate);
+		cr_assert_eq(ipc_recv_timed(l, &m, 3000), 0, "round %d", round);
+		cr_assert_eq(m.type, MSG_PING);
+		cr_assert_eq(ipc_send(l, &pong, 0), 0);
+		cr_assert_eq(wait_exit(peer), 0);
+		cr_assert_eq(ipc_close_async(l), 0);
+		cr_assert_eq(ipc_close_drain(10000), 0, "round %d: a close did not finish", round);
+		cr_assert(access(sock, F_OK) < 0 && errno == ENOENT, "round %d: socket file left",
+		    round);
+	}
+	cr_assert_eq(ipc_close_async(NULL), 0);
+}
