@@ -533,7 +533,7 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	bool check = false, json = false;
 	int c, level = LOG_INFO, r;
-	unsigned stuck;
+	unsigned stuck, swept;
 
 	while ((c = getopt_long(argc, argv, "c:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -605,6 +605,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	unclean_check(&s);
+	if ((swept = worker_sweep_dirs(&s)) > 0) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%u", swept);
+		log_kv(LOG_INFO, "removed the worker directories of a previous run", "count", n, NULL);
+	}
 	{
 		json_t *rec = json_pack("{s:s, s:s, s:i}", "type", "lifecycle", "event", "start",
 		    "pid", (int)getpid());

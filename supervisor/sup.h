@@ -122,6 +122,9 @@ void worker_violation(struct sup *s, struct worker *w, const char *fmt, ...)
 void worker_on_stderr(struct sup *s, struct worker *w);
 void worker_reap(struct sup *s);
 void worker_kmsg_open(struct sup *s);
+/* Remove the worker directories (<runtime_dir>/w/NAME.N) a previous corrald left behind; call
+ * once at start, when this corrald owns runtime_dir and has no worker yet. Returns how many. */
+unsigned worker_sweep_dirs(struct sup *s);
 void worker_on_kmsg(struct sup *s);
 void worker_tick(struct sup *s, int64_t now);
 int64_t worker_next_deadline(const struct sup *s);	/* INT64_MAX when none */

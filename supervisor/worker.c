@@ -1,5 +1,6 @@
 /* Workers: spawn through corral-jail, verify, supervise (state x event table), egress broker. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -188,6 +189,30 @@ prepare_state(struct sup *s, struct worker *w)
 	free(w->state_dir);
 	w->state_dir = strdup(path);
 	return w->state_dir ? 0 : -ENOMEM;
+}
+
+unsigned
+worker_sweep_dirs(struct sup *s)
+{
+	char base[4096], path[4096 + 512];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(base, sizeof(base), "%s/w", s->cfg->runtime_dir);
+	if ((d = opendir(base)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/sock", base, e->d_name);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+		if (rmdir(path) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 static int

@@ -151,6 +151,49 @@ Test(corrald, crash_restart_and_sigsys)
 	cr_assert_eq(hx_stop(&h), 0);
 }
 
+static bool
+wdir_exists(const char *name)
+{
+	char path[512];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/run/w/%s", h.dir, name);
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Each incarnation of a worker listens in its own directory (the old channel's close may still
+ * be running off the loop); a restart removes the old one, and a corrald started after a
+ * SIGKILL removes what the killed one left. */
+Test(corrald, worker_dir_per_incarnation)
+{
+	json_t *st = NULL;
+	char *log;
+	int wst;
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	cr_assert(wdir_exists("echo@demo.0"));
+	crash("segv", 1);
+	cr_assert_not_null(hx_wait_state(&h, "echo@demo", "backoff", 3000, &st));
+	json_decref(st);
+	cr_assert_not_null(hx_wait_state(&h, "echo@demo", "ready", 5000, &st));
+	json_decref(st);
+	cr_assert(wdir_exists("echo@demo.1"));
+	cr_assert(!wdir_exists("echo@demo.0"), "the dead incarnation's directory is left");
+
+	cr_assert_eq(kill(h.pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(h.pid, &wst, 0), h.pid);
+	h.pid = 0;
+	cr_assert(wdir_exists("echo@demo.1"));
+	hx_start(&h, 1);
+	cr_assert(!wdir_exists("echo@demo.1"), "the killed corrald's directory is left");
+	cr_assert(wdir_exists("echo@demo.0"));
+	log = hx_read(h.log);
+	cr_assert(strstr(log, "removed the worker directories of a previous run") != NULL, "%s", log);
+	free(log);
+	cr_assert_eq(hx_stop(&h), 0);
+}
+
 /* Garbage on the wire: the worker is killed as a protocol violation, and it is audited. */
 Test(corrald, garbage_kills_worker)
 {
