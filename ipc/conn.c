@@ -331,6 +331,20 @@ nmsg_free(nng_msg *nm)
 	nng_msg_free(nm);
 }
 
+#ifdef CORRAL_SANITIZED
+/* LeakSanitizer: a message ipc_send_raw() handed to nng belongs to nng. nng 1.5.2 leaks one
+ * that was in flight on a pipe whose peer died (cf. nanomsg/nng#1713; seen in corrald in the
+ * faults suite's worker kills: one message in some runs); that is the only way a block
+ * allocated here can outlive a successful send (a failed send frees it below). Weak: a test
+ * program may bring its own list. */
+const char *__lsan_default_suppressions(void);
+__attribute__((weak)) const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:ipc_send_raw\n";
+}
+#endif
+
 int
 ipc_send_raw(struct ipc_conn *c, const void *buf, size_t len, int flags)
 {
