@@ -36,19 +36,21 @@ hx_bin(const char *name)
 char *
 hx_read(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
+	size_t len = 0, cap = 8192;
+	char *buf = calloc(1, cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t k;
 
-	if (f == NULL)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
+	/* to the end, not by size: /proc and /sys files stat as 0 bytes */
+	if (fd < 0)
+		return buf;
+	while ((k = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)k;
+		if (cap - len < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[len] = '\0';
+	close(fd);
 	return buf;
 }
 

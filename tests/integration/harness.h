@@ -41,7 +41,7 @@ json_t *hx_wait_state(struct hx *h, const char *name, const char *state, int tim
     json_t **status_out);
 /* Run a command line (argv) and capture stdout+stderr; returns exit status. */
 int hx_run(char **out, const char *const *argv);
-char *hx_read(const char *path);
+char *hx_read(const char *path);	/* whole file, read to the end (/proc too); "" when unreadable */
 const char *hx_bin(const char *name);	/* path of a built binary (from env set by meson) */
 
 #endif

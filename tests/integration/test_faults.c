@@ -676,27 +676,6 @@ Test(faults, socket_dir_cannot_fill_host_disk, .timeout = 60)
 	free(out);
 }
 
-/* A /proc or /sys file (their size is 0 to stat: read to the end). */
-static char *
-read_all(const char *path)
-{
-	size_t len = 0, cap = 8192;
-	char *buf = calloc(1, cap);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t k;
-
-	if (fd < 0)
-		return buf;
-	while ((k = read(fd, buf + len, cap - len - 1)) > 0) {
-		len += (size_t)k;
-		if (cap - len < 2)
-			buf = realloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	close(fd);
-	return buf;
-}
-
 /* A cgroup controller file of pid's cgroup ("" when none): cgroup v2 (0::PATH) or the v1
  * hierarchy of the controller (N:CONTROLLER:PATH). */
 static char *
@@ -705,7 +684,7 @@ cgroup_value(pid_t pid, const char *controller, const char *v1file, const char *
 	char path[700], *cg, *line, *save = NULL, *out = NULL;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	cg = read_all(path);
+	cg = hx_read(path);
 	for (line = strtok_r(cg, "\n", &save); line && !out; line = strtok_r(NULL, "\n", &save)) {
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 
@@ -720,7 +699,7 @@ cgroup_value(pid_t pid, const char *controller, const char *v1file, const char *
 		else
 			continue;
 		if (access(path, R_OK) == 0)
-			out = read_all(path);
+			out = hx_read(path);
 	}
 	free(cg);
 	return out ? out : strdup("");
@@ -760,7 +739,7 @@ Test(faults, tenant_limits_applied, .timeout = 60)
 	json_decref(st);
 	cr_assert_gt(pid, 0);
 	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
-	lim = read_all(path);
+	lim = hx_read(path);
 	cr_assert(limit_is(lim, pid, "Max open files            128", NULL, NULL, NULL, NULL),
 	    "nofile not applied:\n%s", lim);
 	cr_assert(limit_is(lim, pid, "Max processes             48", "pids", "pids.max",
