@@ -146,6 +146,16 @@
 #define LIM_JAIL_ENV_MAX	64		/* --env entries */
 #define LIM_JAIL_ARGS_MAX	256		/* argv entries of the jailed program */
 
+/* --- corral-privd (supervisor/privd*): what the monitor lets corrald ask for --- */
+#define LIM_PATH_MAX		4096		/* a path in a privd request */
+#define LIM_PRIVD_MSG		(32u << 10)	/* one request datagram */
+#define LIM_PRIVD_ARGS_MAX	160		/* corral-jail argv entries in a SPAWN */
+#define LIM_PRIVD_JAILS		4096		/* jails alive per corrald connection */
+#define LIM_PRIVD_RL_AS_MAX	(64ull << 30)
+#define LIM_PRIVD_RL_NOFILE_MAX	65536ull
+#define LIM_PRIVD_RL_NPROC_MAX	65536ull
+#define LIM_PRIVD_RL_FSIZE_MAX	(1ull << 40)
+
 /* --- audit (supervisor/audit) --- */
 #define LIM_AUDIT_RECORD_MAX	(64u << 10)
 #define LIM_AUDIT_BATCH		1024		/* BATCH: records per group commit at most... */

@@ -661,7 +661,7 @@ load_root(struct ld *l, const struct ydoc_node *root)
 {
 	static const char *const keys[] = { "runtime_dir", "state_dir", "libexec_dir", "control",
 		"workers", "limits", "tenants", "credentials", "endpoints", "models", "agents",
-		"policies", "audit", "vars", "metrics", "binaries", NULL };
+		"policies", "audit", "vars", "metrics", "binaries", "privd", NULL };
 	static const char *const wkeys[] = { "isolation", NULL };
 	static const char *const lkeys[] = { "call_deadline", "drain", NULL };
 	struct config *c = l->c;
@@ -677,6 +677,7 @@ load_root(struct ld *l, const struct ydoc_node *root)
 	get_path(l, root, "runtime_dir", false, &c->runtime_dir);
 	get_path(l, root, "state_dir", false, &c->state_dir);
 	get_path(l, root, "libexec_dir", false, &c->libexec_dir);
+	get_path(l, root, "privd", false, &c->privd_socket);
 	if ((n = ydoc_get(root, "workers")) != NULL && ydoc_want(l->e, l->d, n, YDOC_MAP) == 0) {
 		struct ydoc_node *iso = ydoc_get(n, "isolation");
 
@@ -875,7 +876,7 @@ config_free(struct config *c)
 	free_list(c->var_names, c->nvars);
 	free_list(c->var_values, c->nvars);
 	free(c->path); free(c->dir); free(c->runtime_dir); free(c->state_dir);
-	free(c->libexec_dir); free(c->control_socket); free(c->audit_path);
+	free(c->libexec_dir); free(c->control_socket); free(c->privd_socket); free(c->audit_path);
 	free(c->kubectl); free(c->flux);
 	free(c->metrics_textfile);
 	free(c);

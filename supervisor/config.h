@@ -104,6 +104,7 @@ struct config {
 	char *state_dir;		/* default /var/lib/corral */
 	char *libexec_dir;		/* where corral-worker, corral-agent, corral-jail live */
 	char *control_socket;		/* default <runtime_dir>/ctl.sock */
+	char *privd_socket;		/* privd: corral-privd's socket (split install), or NULL */
 	char *kubectl;			/* binaries.kubectl: pinned for the flux worker */
 	char *flux;			/* binaries.flux: optional */
 	bool shared_isolation;		/* workers.isolation: shared */

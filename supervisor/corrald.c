@@ -19,6 +19,7 @@
 #include "policy/policy.h"
 #include "supervisor/audit.h"
 #include "supervisor/ops.h"
+#include "supervisor/privd.h"
 #include "supervisor/router_int.h"
 #include "supervisor/sup.h"
 
@@ -330,6 +331,13 @@ loop(struct sup *s)
 			case SRC_KMSG:
 				worker_on_kmsg(s);
 				break;
+			case SRC_PRIVD:
+				worker_on_privd(s);
+				if (s->privd_lost && !s->stopping) {
+					log_kv(LOG_ERR, "corral-privd went away; stopping", NULL);
+					begin_stop(s);
+				}
+				break;
 			default:
 				break;
 			}
@@ -517,6 +525,34 @@ check_only(struct sup *s)
 	return rc;
 }
 
+/* The split install: corral-privd spawns our jails. It starts first (the units order them);
+ * a few retries cover a monitor that is still binding its socket. */
+static int
+privd_open(struct sup *s)
+{
+	int r = -ENOENT;
+
+	for (int i = 0; i < 50; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		if ((r = privc_connect(s->cfg->privd_socket, &s->privd)) == 0)
+			break;
+		if (r != -ENOENT && r != -ECONNREFUSED)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (r < 0) {
+		log_kv(LOG_ERR, "cannot reach corral-privd", "socket", s->cfg->privd_socket,
+		    "error", err_str(r), NULL);
+		return r;
+	}
+	s->s_privd = (struct src){ SRC_PRIVD, NULL };
+	if ((r = sup_watch(s, privc_fd(s->privd), &s->s_privd)) < 0)
+		return r;
+	log_kv(LOG_INFO, "jails through corral-privd", "socket", s->cfg->privd_socket, NULL);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -599,7 +635,10 @@ main(int argc, char **argv)
 		return 1;
 	if (sup_modules_open(&s) < 0 || agents_load(&s, false) < 0)
 		return 1;
-	worker_kmsg_open(&s);
+	if (s.cfg->privd_socket && privd_open(&s) < 0)
+		return 1;
+	if (!s.privd)
+		worker_kmsg_open(&s);
 	if ((r = worker_plan(&s)) < 0 || (r = agents_plan(&s)) < 0 || (r = ctl_listen(&s)) < 0) {
 		log_msg(LOG_ERR, "start: %s", err_str(r));
 		return 1;
@@ -643,10 +682,11 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < nagent_slots; i++)
 		agent_def_free(agent_slots[i].def);
 	free(agent_slots);
+	privc_free(s.privd);
 	free(s.jail_path);
 	free(s.worker_path);
 	free(s.agent_path);
 	config_free(s.cfg);
 	log_kv(LOG_INFO, "corrald stopped", NULL);
-	return r < 0 ? 1 : 0;
+	return r < 0 || s.privd_lost ? 1 : 0;
 }

@@ -19,12 +19,14 @@
 #include "supervisor/config.h"
 #include "tools/tool.h"
 
+struct privc;
+
 struct sup;
 struct worker;
 struct ctl_client;
 
 enum src_type { SRC_SIGNAL, SRC_TIMER, SRC_WORKER, SRC_STATUS, SRC_BROKER, SRC_STDERR,
-	SRC_CTL_LISTEN, SRC_CTL_CLIENT, SRC_KMSG };
+	SRC_CTL_LISTEN, SRC_CTL_CLIENT, SRC_KMSG, SRC_PRIVD };
 
 /* What an epoll event points at. */
 struct src {
@@ -96,6 +98,9 @@ struct sup {
 	struct call *calls;		/* in flight */
 	int64_t started_ms;
 	char *jail_path, *worker_path, *agent_path;
+	struct privc *privd;		/* split install: corral-privd spawns and kills jails */
+	struct src s_privd;
+	bool privd_lost;		/* its channel closed: every jail died with it */
 	/* optional modules, NULL when not configured */
 	void *policy;			/* struct pol_set * */
 	void *rates;			/* struct pol_rates * */
@@ -121,6 +126,7 @@ void worker_violation(struct sup *s, struct worker *w, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void worker_on_stderr(struct sup *s, struct worker *w);
 void worker_reap(struct sup *s);
+void worker_on_privd(struct sup *s);	/* jail exits corral-privd reports */
 void worker_kmsg_open(struct sup *s);
 /* Remove the worker directories (<runtime_dir>/w/NAME.N) a previous corrald left behind; call
  * once at start, when this corrald owns runtime_dir and has no worker yet. Returns how many. */

@@ -25,6 +25,7 @@
 #include "ipc/limits.h"
 #include "ipc/log.h"
 #include "supervisor/ops.h"
+#include "supervisor/privd.h"
 #include "supervisor/sup.h"
 #include "workers/sandbox.h"
 
@@ -140,6 +141,13 @@ worker_close_fd(struct sup *s, int *fd)
 	}
 }
 
+/* Does w run as its tenant's own uid? When corrald is root, or through corral-privd. */
+static bool
+own_uid(const struct sup *s, const struct worker *w)
+{
+	return w->uid != 0 && (geteuid() == 0 || s->privd != NULL);
+}
+
 static void
 worker_cleanup(struct sup *s, struct worker *w)
 {
@@ -241,8 +249,12 @@ prepare_dir(struct sup *s, struct worker *w)
 	unlink(w->sock);
 	if (w->kind == TOOL_KIND_AGENT && (r = prepare_state(s, w)) < 0)
 		return r;
-	/* The worker runs as its tenant's uid: its private directory is its own. */
+	/* The worker runs as its tenant's uid: its private directory is its own. Without root
+	 * (corral-privd spawns) it stays ours, searchable: runtime_dir is ours, and only the
+	 * worker has it bound (at /ipc); corrald still checks every peer's pid and uid. */
 	if (geteuid() == 0 && w->uid != 0 && chown(w->dir, w->uid, w->gid) < 0)
+		return -errno;
+	if (geteuid() != 0 && s->privd && chmod(w->dir, 0711) < 0)
 		return -errno;
 	return 0;
 }
@@ -284,7 +296,7 @@ build_argv(struct sup *s, struct worker *w, char **argv, size_t max, char *bufs,
 	ARG(kind);
 	ARG("--tenant");
 	ARG(w->tenant);
-	if (geteuid() == 0 && w->uid != 0) {
+	if (own_uid(s, w)) {
 		ARG("--uid");
 		FMT("%u", (unsigned)w->uid);
 		ARG("--gid");
@@ -396,32 +408,13 @@ set_nonblock(int fd)
 /* fork + immediate exec of corral-jail: between the two only dup2/close/prctl (nng and curl
  * threads exist in this process; see SANDBOX.md on fork-safety). */
 static int
-spawn(struct sup *s, struct worker *w)
+fork_jail(char **argv, int devnull, const int st[2], const int er[2], const int brk[2])
 {
 	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
-	char *argv[40], bufs[2048];
-	int brk[2] = { -1, -1 }, st[2] = { -1, -1 }, er[2] = { -1, -1 }, devnull, r;
 	pid_t pid;
 
-	if ((r = prepare_dir(s, w)) < 0 || (r = build_argv(s, w, argv, 40, bufs, sizeof(bufs))) < 0)
-		return r;
-	if ((r = ipc_listen(w->sock, &w->conn)) < 0)
-		return r;
-	if (geteuid() == 0 && w->uid != 0 && chown(w->sock, w->uid, w->gid) < 0)
+	if ((pid = fork()) < 0)
 		return -errno;
-	if (w->kind != TOOL_KIND_AGENT &&
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, brk) < 0)
-		return -errno;
-	if (pipe2(st, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
-	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if ((pid = fork()) < 0) {
-		r = -errno;
-		close(devnull);
-		goto fail;
-	}
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (dup2(devnull, 0) < 0 || dup2(er[1], 1) < 0 || dup2(er[1], 2) < 0 ||
@@ -433,14 +426,64 @@ spawn(struct sup *s, struct worker *w)
 		execve(argv[0], argv, envp);
 		_exit(127);
 	}
+	return pid;
+}
+
+/* The jail from corral-privd (split install): it vets argv and runs it with our fds. */
+static int
+privd_jail(struct sup *s, struct worker *w, char **argv, const int st[2], const int er[2],
+    const int brk[2])
+{
+	const int fds[3] = { st[1], er[1], brk[1] };
+	char why[300];
+	pid_t pid;
+	int r;
+
+	if ((r = privc_spawn(s->privd, argv, fds, &pid, why, sizeof(why))) < 0) {
+		snprintf(w->last_reason, sizeof(w->last_reason), "corral-privd: %s",
+		    why[0] ? why : err_str(r));
+		return r;
+	}
+	return pid;
+}
+
+static int
+spawn(struct sup *s, struct worker *w)
+{
+	char *argv[40], bufs[2048];
+	int brk[2] = { -1, -1 }, st[2] = { -1, -1 }, er[2] = { -1, -1 }, devnull, r;
+	pid_t pid;
+
+	if ((r = prepare_dir(s, w)) < 0 || (r = build_argv(s, w, argv, 40, bufs, sizeof(bufs))) < 0)
+		return r;
+	if ((r = ipc_listen(w->sock, &w->conn)) < 0)
+		return r;
+	if (geteuid() == 0 && w->uid != 0 && chown(w->sock, w->uid, w->gid) < 0)
+		return -errno;
+	/* Not root: the socket stays ours; its directory decides who reaches it (prepare_dir) */
+	if (geteuid() != 0 && s->privd && chmod(w->sock, 0666) < 0)
+		return -errno;
+	if (w->kind != TOOL_KIND_AGENT &&
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, brk) < 0)
+		return -errno;
+	if (pipe2(st, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
+	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	pid = s->privd ? privd_jail(s, w, argv, st, er, brk) : fork_jail(argv, devnull, st, er, brk);
 	close(devnull);
+	if (pid < 0) {
+		r = pid;
+		goto fail;
+	}
 	close(st[1]);
 	close(er[1]);
 	if (brk[1] >= 0)
 		close(brk[1]);
 	w->jail_pid = pid;
 	/* The worker will be the jail's child: accept it before the jail has told us its pid. */
-	ipc_conn_expect_child(w->conn, pid, geteuid() == 0 && w->uid ? w->uid : geteuid());
+	ipc_conn_expect_child(w->conn, pid, own_uid(s, w) ? w->uid : geteuid());
 	w->status_fd = st[0];
 	w->stderr_fd = er[0];
 	w->broker_fd = brk[0];
@@ -590,7 +633,7 @@ a_verify(struct sup *s, struct worker *w)
 	else if (st.no_new_privs != 1 || st.seccomp != 2 || st.cap_eff != 0)
 		snprintf(why, sizeof(why), "not confined (NoNewPrivs %d, Seccomp %d, CapEff %llx)",
 		    st.no_new_privs, st.seccomp, (unsigned long long)st.cap_eff);
-	else if (geteuid() == 0 && w->uid != 0 && st.uid != w->uid)
+	else if (own_uid(s, w) && st.uid != w->uid)
 		snprintf(why, sizeof(why), "runs as uid %u, expected %u", (unsigned)st.uid,
 		    (unsigned)w->uid);
 	if (why[0]) {
@@ -614,6 +657,13 @@ a_verify(struct sup *s, struct worker *w)
 static void
 a_kill(struct sup *s, struct worker *w)
 {
+	/* corral-privd's jails are its children, and the tenant's processes not ours to signal:
+	 * privd kills the jail; the worker, PID 1 of the jail's pid namespace, dies with it. */
+	if (s->privd) {
+		if (w->jail_pid > 0)
+			(void)privc_kill(s->privd, w->jail_pid);
+		return;
+	}
 	if (w->jail_pid > 0)
 		kill(w->jail_pid, SIGKILL);
 	if (w->pid > 0)
@@ -851,8 +901,7 @@ worker_on_status(struct sup *s, struct worker *w)
 			*nl = '\0';
 			if (sscanf(w->status_buf, "pid %ld", &v) == 1 && v > 0 && w->pid == 0) {
 				w->pid = (pid_t)v;
-				ipc_conn_expect(w->conn, w->pid, geteuid() == 0 && w->uid ? w->uid :
-				    geteuid());
+				ipc_conn_expect(w->conn, w->pid, own_uid(s, w) ? w->uid : geteuid());
 				if (w->hello_pending) {
 					pid_t pp;
 
@@ -915,45 +964,75 @@ worker_on_stderr(struct sup *s, struct worker *w)
 
 /* ---------------------------------------------------------------- reaping, timers, status */
 
+static void
+jail_ended(struct sup *s, pid_t pid, int st)
+{
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+
+		if (w->jail_pid != pid)
+			continue;
+		w->jail_pid = 0;
+		w->last_signal = 0;
+		if (WIFSIGNALED(st))
+			w->last_signal = WTERMSIG(st);
+		else if (WIFEXITED(st)) {
+			w->last_exit = WEXITSTATUS(st);
+			/* corral-jail reports the worker's death by signal as 128+sig */
+			if (w->last_exit > 128 && w->last_exit < 128 + 65)
+				w->last_signal = w->last_exit - 128;
+		}
+		if (w->last_signal == SIGSYS && !w->last_reason[0])
+			snprintf(w->last_reason, sizeof(w->last_reason),
+			    "killed by seccomp (SIGSYS)%s", w->last_syscall >= 0 ? "" : "");
+		if (w->last_signal == SIGSYS && w->last_syscall >= 0) {
+			size_t l = strlen(w->last_reason);
+
+			snprintf(w->last_reason + l, sizeof(w->last_reason) - l,
+			    ": syscall %d (%s)", w->last_syscall,
+			    sbx_syscall_name(w->last_syscall));
+		}
+		if (!w->last_reason[0] && !w->last_signal)
+			snprintf(w->last_reason, sizeof(w->last_reason), "exit status %d",
+			    w->last_exit);
+		/* Drain what it said last, so the reason is complete. */
+		if (w->stderr_fd >= 0)
+			worker_on_stderr(s, w);
+		worker_event(s, w, WE_EXIT);
+	}
+}
+
 void
 worker_reap(struct sup *s)
 {
 	int st;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		for (size_t i = 0; i < s->nworkers; i++) {
-			struct worker *w = s->workers[i];
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		jail_ended(s, pid, st);
+}
 
-			if (w->jail_pid != pid)
-				continue;
-			w->jail_pid = 0;
-			w->last_signal = 0;
-			if (WIFSIGNALED(st))
-				w->last_signal = WTERMSIG(st);
-			else if (WIFEXITED(st)) {
-				w->last_exit = WEXITSTATUS(st);
-				/* corral-jail reports the worker's death by signal as 128+sig */
-				if (w->last_exit > 128 && w->last_exit < 128 + 65)
-					w->last_signal = w->last_exit - 128;
-			}
-			if (w->last_signal == SIGSYS && !w->last_reason[0])
-				snprintf(w->last_reason, sizeof(w->last_reason),
-				    "killed by seccomp (SIGSYS)%s", w->last_syscall >= 0 ? "" : "");
-			if (w->last_signal == SIGSYS && w->last_syscall >= 0) {
-				size_t l = strlen(w->last_reason);
+/* Jail exits corral-privd reports. When its channel closes, privd is gone and its jails with
+ * it (parent-death signal): each is ended as killed, and corrald stops (a supervisor that
+ * cannot spawn is no supervisor; the service manager restarts the pair). */
+void
+worker_on_privd(struct sup *s)
+{
+	int st, r;
+	pid_t pid;
 
-				snprintf(w->last_reason + l, sizeof(w->last_reason) - l,
-				    ": syscall %d (%s)", w->last_syscall,
-				    sbx_syscall_name(w->last_syscall));
-			}
-			if (!w->last_reason[0] && !w->last_signal)
-				snprintf(w->last_reason, sizeof(w->last_reason), "exit status %d",
-				    w->last_exit);
-			/* Drain what it said last, so the reason is complete. */
-			if (w->stderr_fd >= 0)
-				worker_on_stderr(s, w);
-			worker_event(s, w, WE_EXIT);
+	while ((r = privc_next_exit(s->privd, &pid, &st)) == 1)
+		jail_ended(s, pid, st);
+	if (r == 0 || s->privd_lost)
+		return;
+	s->privd_lost = true;
+	sup_unwatch(s, privc_fd(s->privd));
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+
+		if (w->jail_pid > 0) {
+			snprintf(w->last_reason, sizeof(w->last_reason), "corral-privd went away");
+			jail_ended(s, w->jail_pid, SIGKILL);
 		}
 	}
 }
