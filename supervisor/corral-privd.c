@@ -48,7 +48,7 @@ struct privd {
 	char jail_path[LIM_PATH_MAX];
 	const char *sock_path;
 	uid_t peer_uid;
-	int lfd, cfd, sigfd;
+	int lfd, cfd, sigfd, kmsg_fd;
 	unsigned gen;
 	struct jail *jails;
 	size_t njails;
@@ -419,6 +419,50 @@ on_peer(struct privd *p)
 		close(fds[i]);
 }
 
+/* ------------------------------------------------------------------ the kernel's log */
+
+/* The seccomp kill records (audit type 1326) of processes running as a tenant uid go to
+ * corrald, which names the syscall from them. Nothing else leaves: not other users' records,
+ * not the rest of the log. Without CAP_SYSLOG (the unit's default) /dev/kmsg stays closed. */
+static void
+kmsg_open(struct privd *p)
+{
+	if ((p->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		plog("notice", "no /dev/kmsg (%s): seccomp kills are reported without the syscall",
+		    strerror(errno));
+		return;
+	}
+	lseek(p->kmsg_fd, 0, SEEK_END);
+}
+
+static bool
+tenant_record(const struct privd *p, const char *line)
+{
+	const char *u = strstr(line, " uid=");
+	unsigned long uid;
+
+	return strstr(line, "type=1326") != NULL && u != NULL &&
+	    sscanf(u, " uid=%lu", &uid) == 1 && uid >= p->rules.uid_min && uid <= p->rules.uid_max;
+}
+
+static void
+on_kmsg(struct privd *p)
+{
+	char line[LIM_PRIVD_TEXT];
+	ssize_t n;
+
+	while ((n = read(p->kmsg_fd, line, sizeof(line) - 1)) != 0) {
+		if (n < 0) {
+			if (errno == EPIPE || errno == EINTR || errno == EINVAL)
+				continue;	/* overwritten, interrupted, a record over our buffer */
+			return;
+		}
+		line[n] = '\0';
+		if (p->cfd >= 0 && tenant_record(p, line))
+			(void)send_hdr(p, (struct privd_hdr){ .op = PRIVD_KMSG }, line);
+	}
+}
+
 /* ------------------------------------------------------------------ signals, loop */
 
 static void
@@ -457,10 +501,10 @@ static void
 run(struct privd *p)
 {
 	while (!p->stop) {
-		struct pollfd pf[3] = { { p->sigfd, POLLIN, 0 }, { p->lfd, POLLIN, 0 },
-			{ p->cfd, POLLIN, 0 } };
+		struct pollfd pf[4] = { { p->sigfd, POLLIN, 0 }, { p->lfd, POLLIN, 0 },
+			{ p->kmsg_fd, POLLIN, 0 }, { p->cfd, POLLIN, 0 } };
 
-		if (poll(pf, p->cfd >= 0 ? 3 : 2, -1) < 0 && errno != EINTR) {
+		if (poll(pf, p->cfd >= 0 ? 4 : 3, -1) < 0 && errno != EINTR) {
 			plog("err", "poll: %s", strerror(errno));
 			break;
 		}
@@ -468,7 +512,9 @@ run(struct privd *p)
 			on_signal(p);
 		if (pf[1].revents)
 			on_accept(p);
-		if (p->cfd >= 0 && pf[2].revents)
+		if (pf[2].revents)
+			on_kmsg(p);
+		if (p->cfd >= 0 && pf[3].revents)
 			on_peer(p);
 	}
 }
@@ -478,7 +524,7 @@ main(int argc, char **argv)
 {
 	static struct privd p = { .sock_path = "/run/corral-privd/privd.sock",
 		.rules = { .runtime_dir = "/run/corral", .state_dir = "/var/lib/corral" },
-		.lfd = -1, .cfd = -1, .sigfd = -1 };
+		.lfd = -1, .cfd = -1, .sigfd = -1, .kmsg_fd = -1 };
 	sigset_t set;
 
 	snprintf(p.jail_path, sizeof(p.jail_path), "%s/corral-jail", CORRAL_LIBEXECDIR);
@@ -499,6 +545,7 @@ main(int argc, char **argv)
 	if ((p.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		die("signalfd: %s", strerror(errno));
 	listen_on(&p);
+	kmsg_open(&p);
 	plog("info", "listening on %s for uid %u; workers as uids %u-%u", p.sock_path,
 	    (unsigned)p.peer_uid, (unsigned)p.rules.uid_min, (unsigned)p.rules.uid_max);
 	(void)notify_ready("waiting for corrald");

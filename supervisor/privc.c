@@ -21,8 +21,8 @@
 struct privc {
 	int fd;
 	uint32_t next_id;
-	struct { pid_t pid; int status; } *exits;
-	size_t nexits, cap;
+	struct privd_event *evs;		/* events that came while we waited for a reply */
+	size_t nevs, cap;
 	bool gone;
 };
 
@@ -58,7 +58,7 @@ privc_free(struct privc *c)
 	if (c == NULL)
 		return;
 	close(c->fd);
-	free(c->exits);
+	free(c->evs);
 	free(c);
 }
 
@@ -68,22 +68,45 @@ privc_fd(const struct privc *c)
 	return c->fd;
 }
 
+/* An event datagram (EXITED, KMSG) into ev. */
 static int
-queue_exit(struct privc *c, pid_t pid, int status)
+to_event(const char *buf, size_t n, struct privd_event *ev)
 {
-	if (c->nexits == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 16;
-		void *n;
+	struct privd_hdr h;
 
-		if (ncap > LIM_PRIVD_JAILS || (n = reallocarray(c->exits, ncap,
-		    sizeof(*c->exits))) == NULL)
+	memcpy(&h, buf, sizeof(h));
+	memset(ev, 0, sizeof(*ev) - sizeof(ev->text));
+	ev->text[0] = '\0';
+	ev->op = (enum privd_op)h.op;
+	if (h.op == PRIVD_EXITED) {
+		ev->pid = h.pid;
+		ev->wstatus = h.val;
+		return 0;
+	}
+	if (h.op != PRIVD_KMSG)
+		return ERR_PROTO;
+	n -= sizeof(h);
+	if (n >= sizeof(ev->text))
+		n = sizeof(ev->text) - 1;
+	memcpy(ev->text, buf + sizeof(h), n);
+	ev->text[n] = '\0';
+	return 0;
+}
+
+static int
+queue_event(struct privc *c, const char *buf, size_t n)
+{
+	if (c->nevs == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 16;
+		void *p;
+
+		if (ncap > 2 * LIM_PRIVD_JAILS || (p = reallocarray(c->evs, ncap,
+		    sizeof(*c->evs))) == NULL)
 			return -ENOMEM;
-		c->exits = n;
+		c->evs = p;
 		c->cap = ncap;
 	}
-	c->exits[c->nexits].pid = pid;
-	c->exits[c->nexits++].status = status;
-	return 0;
+	return to_event(buf, n, &c->evs[c->nevs++]) < 0 ? (c->nevs--, ERR_PROTO) : 0;
 }
 
 /* One datagram from privd. Returns its length (>= header), 0 when nothing is there (nonblock),
@@ -149,9 +172,11 @@ privc_spawn(struct privc *c, char *const *argv, const int fds[3], pid_t *jail_pi
 			return (int)n;
 		}
 		memcpy(&rep, buf, sizeof(rep));
-		if (rep.op == PRIVD_EXITED) {
-			if (queue_exit(c, rep.pid, rep.val) < 0)
-				return -ENOMEM;
+		if (rep.op == PRIVD_EXITED || rep.op == PRIVD_KMSG) {
+			int r = queue_event(c, buf, (size_t)n);
+
+			if (r < 0)
+				return r;
 			continue;
 		}
 		if (rep.op != PRIVD_SPAWNED || rep.id != h.id)
@@ -176,28 +201,19 @@ privc_kill(struct privc *c, pid_t jail_pid)
 }
 
 int
-privc_next_exit(struct privc *c, pid_t *pid, int *wstatus)
+privc_next(struct privc *c, struct privd_event *ev)
 {
-	char buf[sizeof(struct privd_hdr) + 512];
-	struct privd_hdr h;
+	char buf[sizeof(struct privd_hdr) + LIM_PRIVD_TEXT];
 	ssize_t n;
 
-	for (;;) {
-		if (c->nexits > 0) {
-			*pid = c->exits[0].pid;
-			*wstatus = c->exits[0].status;
-			memmove(c->exits, c->exits + 1, --c->nexits * sizeof(*c->exits));
-			return 1;
-		}
-		if (c->gone)
-			return ERR_CLOSED;
-		if ((n = read_one(c, buf, sizeof(buf), MSG_DONTWAIT)) <= 0)
-			return (int)n;
-		memcpy(&h, buf, sizeof(h));
-		if (h.op != PRIVD_EXITED)
-			return ERR_PROTO;
-		*pid = h.pid;
-		*wstatus = h.val;
+	if (c->nevs > 0) {
+		*ev = c->evs[0];
+		memmove(c->evs, c->evs + 1, --c->nevs * sizeof(*c->evs));
 		return 1;
 	}
+	if (c->gone)
+		return ERR_CLOSED;
+	if ((n = read_one(c, buf, sizeof(buf), MSG_DONTWAIT)) <= 0)
+		return (int)n;
+	return to_event(buf, (size_t)n, ev) < 0 ? ERR_PROTO : 1;
 }

@@ -9,6 +9,9 @@
  *           answers SPAWNED with the jail's pid, or with a refusal and its reason
  *   KILL    SIGKILL one of the jails it spawned for this connection
  *   EXITED  (event) a jail ended: its pid and wait status
+ *   KMSG    (event) the kernel's seccomp record (audit type 1326) of a process running as a
+ *           tenant uid, when privd may read /dev/kmsg: corrald names the syscall that killed
+ *           a worker from it, as it does from /dev/kmsg itself when it runs as root
  *
  * The channel is one SOCK_SEQPACKET unix socket; privd accepts one peer at a time whose
  * SO_PEERCRED uid is the configured corrald user. Each datagram is a struct privd_hdr, then
@@ -24,11 +27,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "ipc/limits.h"
+
 enum privd_op {
 	PRIVD_SPAWN = 1,	/* corrald -> privd: id, val = argc; argv; fds */
 	PRIVD_KILL,		/* corrald -> privd: pid = jail */
 	PRIVD_SPAWNED,		/* privd -> corrald: id, pid (0 when refused), val = 0 or -errno */
 	PRIVD_EXITED,		/* privd -> corrald: pid = jail, val = wait status */
+	PRIVD_KMSG,		/* privd -> corrald: the record's text */
 };
 
 struct privd_hdr {
@@ -75,8 +81,15 @@ int privc_fd(const struct privc *c);				/* poll for EXITED events */
 int privc_spawn(struct privc *c, char *const *argv, const int fds[3], pid_t *jail_pid,
     char *why, size_t whylen);
 int privc_kill(struct privc *c, pid_t jail_pid);
-/* The next jail exit privd reported: 1 with pid and wait status, 0 when none is pending,
- * -errno when the channel is gone (privd died: every jail died with it). */
-int privc_next_exit(struct privc *c, pid_t *pid, int *wstatus);
+struct privd_event {
+	enum privd_op op;		/* PRIVD_EXITED or PRIVD_KMSG */
+	pid_t pid;			/* EXITED: the jail */
+	int wstatus;			/* EXITED */
+	char text[LIM_PRIVD_TEXT];	/* KMSG: the record, NUL-terminated */
+};
+
+/* The next event privd sent: 1 with *ev, 0 when none is pending, ERR_CLOSED when the channel
+ * is gone (privd died: every jail died with it), ERR_PROTO on a malformed datagram. */
+int privc_next(struct privc *c, struct privd_event *ev);
 
 #endif

@@ -964,6 +964,8 @@ worker_on_stderr(struct sup *s, struct worker *w)
 
 /* ---------------------------------------------------------------- reaping, timers, status */
 
+static void kmsg_seccomp(struct sup *s, const char *line);
+
 static void
 jail_ended(struct sup *s, pid_t pid, int st)
 {
@@ -1018,11 +1020,15 @@ worker_reap(struct sup *s)
 void
 worker_on_privd(struct sup *s)
 {
-	int st, r;
-	pid_t pid;
+	struct privd_event ev;
+	int r;
 
-	while ((r = privc_next_exit(s->privd, &pid, &st)) == 1)
-		jail_ended(s, pid, st);
+	while ((r = privc_next(s->privd, &ev)) == 1) {
+		if (ev.op == PRIVD_EXITED)
+			jail_ended(s, ev.pid, ev.wstatus);
+		else if (ev.op == PRIVD_KMSG)
+			kmsg_seccomp(s, ev.text);
+	}
 	if (r == 0 || s->privd_lost)
 		return;
 	s->privd_lost = true;

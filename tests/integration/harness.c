@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,6 +67,8 @@ hx_file(struct hx *h, const char *name, const char *content, int mode)
 	fputs(content, f);
 	fclose(f);
 	chmod(path, (mode_t)mode);
+	if (h->privsep && chown(path, HX_CORRALD_UID, HX_CORRALD_UID) < 0)
+		cr_assert_fail("chown %s: %m", path);
 	return path;
 }
 
@@ -76,7 +79,12 @@ hx_config(struct hx *h, const char *body)
 	const char *jail = hx_bin("corral-jail");
 	char libexec[512], *slash;
 
+	if (h->privd_pid > 0) {		/* a second config in one test: a fresh monitor too */
+		kill(h->privd_pid, SIGTERM);
+		waitpid(h->privd_pid, NULL, 0);
+	}
 	memset(h, 0, sizeof(*h));
+	h->privsep = getenv("CORRAL_TEST_PRIVSEP") && strcmp(getenv("CORRAL_TEST_PRIVSEP"), "1") == 0;
 	cr_assert_not_null(mkdtemp(tmpl));
 	chmod(tmpl, 0755);
 	snprintf(h->dir, sizeof(h->dir), "%s", tmpl);
@@ -88,8 +96,12 @@ hx_config(struct hx *h, const char *body)
 	snprintf(libexec, sizeof(libexec), "%s", jail);
 	if ((slash = strrchr(libexec, '/')) != NULL)
 		*slash = '\0';
+	snprintf(h->privd_sock, sizeof(h->privd_sock), "%s/privd.sock", h->dir);
+	/* privd last, so that the body's line numbers stay what a test expects */
 	snprintf(buf, sizeof(buf), "runtime_dir: %s/run\nstate_dir: %s/state\n"
-	    "libexec_dir: %s\n%s", h->dir, h->dir, libexec, body);
+	    "libexec_dir: %s\n%s%s%s%s", h->dir, h->dir, libexec, body,
+	    h->privsep && body[0] && body[strlen(body) - 1] != '\n' ? "\n" : "",
+	    h->privsep ? "privd: " : "", h->privsep ? h->privd_sock : "");
 	hx_file(h, "corral.yaml", buf, 0600);
 }
 
@@ -205,16 +217,57 @@ hx_wait_state(struct hx *h, const char *name, const char *state, int timeout_ms,
 	return NULL;
 }
 
+static int
+chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return lchown(path, HX_CORRALD_UID, HX_CORRALD_UID) < 0 ? -1 : 0;
+}
+
+/* The split install's monitor, once per harness (corrald restarts keep it). */
+static void
+privd_start(struct hx *h)
+{
+	char run[320], state[320], plog[320];
+	int64_t end = now_ms() + 5000;
+
+	cr_assert_eq(nftw(h->dir, chown_one, 16, FTW_PHYS), 0, "chown -R %s: %m", h->dir);
+	if (h->privd_pid > 0)
+		return;
+	snprintf(run, sizeof(run), "%s/run", h->dir);
+	snprintf(state, sizeof(state), "%s/state", h->dir);
+	snprintf(plog, sizeof(plog), "%s/privd.log", h->dir);
+	if ((h->privd_pid = fork()) == 0) {
+		int fd = open(plog, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		dup2(fd, 2);
+		execl(hx_bin("corral-privd"), "corral-privd", "--user", "40999", "--uids",
+		    HX_TENANT_UIDS, "--socket", h->privd_sock, "--runtime-dir", run, "--state-dir",
+		    state, "--jail", hx_bin("corral-jail"), (char *)NULL);
+		_exit(127);
+	}
+	while (access(h->privd_sock, F_OK) != 0) {
+		cr_assert(now_ms() < end && waitpid(h->privd_pid, NULL, WNOHANG) == 0,
+		    "corral-privd did not start:\n%s", hx_read(plog));
+		usleep(10000);
+	}
+}
+
 void
 hx_start(struct hx *h, int want_ready)
 {
 	int64_t end = now_ms() + 15000;
 
+	if (h->privsep)
+		privd_start(h);
 	if ((h->pid = fork()) == 0) {
 		int fd = open(h->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		dup2(fd, 2);
 		dup2(fd, 1);
+		if (h->privsep && (setgroups(0, NULL) < 0 || setgid(HX_CORRALD_UID) < 0 ||
+		    setuid(HX_CORRALD_UID) < 0))
+			_exit(126);
 		execl(hx_bin("corrald"), "corrald", "-c", h->cfg, "--log-level", "debug",
 		    (char *)NULL);
 		_exit(127);
@@ -271,6 +324,11 @@ hx_cleanup(struct hx *h)
 	if (h->pid > 0) {
 		kill(h->pid, SIGKILL);
 		waitpid(h->pid, NULL, 0);
+	}
+	if (h->privd_pid > 0) {
+		kill(h->privd_pid, SIGTERM);
+		waitpid(h->privd_pid, NULL, 0);
+		h->privd_pid = 0;
 	}
 	if (h->dir[0] && getenv("CORRAL_KEEP_TMP") == NULL)
 		hx_run(&out, av);

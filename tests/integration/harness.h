@@ -15,7 +15,15 @@ struct hx {
 	char audit[300];
 	pid_t pid;		/* corrald */
 	char log[300];		/* corrald's stderr */
+	/* CORRAL_TEST_PRIVSEP=1: the split install. corral-privd (root) spawns the jails and
+	 * corrald runs as HX_CORRALD_UID, owner of the temp dir; the config names privd. */
+	bool privsep;
+	pid_t privd_pid;
+	char privd_sock[300];
 };
+
+#define HX_CORRALD_UID	40999
+#define HX_TENANT_UIDS	"41000-42999"
 
 /* Write dir/corral.yaml from body (runtime_dir, state_dir, libexec_dir, control added). */
 void hx_config(struct hx *h, const char *body);

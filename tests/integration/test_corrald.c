@@ -272,7 +272,7 @@ Test(corrald, sigterm_leaves_nothing)
 	st = hx_status(&h);
 	wpid = json_integer_value(json_object_get(hx_worker(st, "echo@demo"), "pid"));
 	json_decref(st);
-	d = h.pid;
+	d = h.privsep ? h.privd_pid : h.pid;	/* whose children the jails are */
 	cr_assert_gt(count_descendants(d), 0);
 	cr_assert_eq(hx_stop(&h), 0);
 	cr_assert_eq(kill((pid_t)wpid, 0), -1, "worker %lld survived", (long long)wpid);

@@ -294,10 +294,19 @@ static int
 wait_exit(struct privc *c, pid_t *pid, int *st, int ms)
 {
 	int64_t end = now_ms() + ms;
+	struct privd_event ev;
 	int r;
 
-	while ((r = privc_next_exit(c, pid, st)) == 0 && now_ms() < end)
+	do {
+		while ((r = privc_next(c, &ev)) == 1 && ev.op != PRIVD_EXITED)
+			;	/* a kmsg record */
+		if (r == 1) {
+			*pid = ev.pid;
+			*st = ev.wstatus;
+			return 1;
+		}
 		usleep(5000);
+	} while (r == 0 && now_ms() < end);
 	return r;
 }
 
