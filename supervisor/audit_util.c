@@ -293,6 +293,22 @@ key_parse(const char *buf, size_t n, uint8_t key[AUDIT_KEY_LEN])
 	return 0;
 }
 
+/* The owner of path's directory, who could replace the file anyway: a split install's
+ * corrald (user corral) owns the key it writes, and root may still verify with it. */
+static uid_t
+dir_owner(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
+	return stat(dir, &st) == 0 ? st.st_uid : (uid_t)-1;
+}
+
 int
 audit_key_load(const char *path, bool create, uint8_t key[AUDIT_KEY_LEN], char *err,
     size_t errlen)
@@ -319,9 +335,9 @@ audit_key_load(const char *path, bool create, uint8_t key[AUDIT_KEY_LEN], char *
 	r = ERR_CONFIG;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		snprintf(err, errlen, "%s: not a regular file", path);
-	else if (st.st_uid != 0 && st.st_uid != geteuid())
-		snprintf(err, errlen, "%s: owned by uid %u: must be owned by root or uid %u", path,
-		    (unsigned)st.st_uid, (unsigned)geteuid());
+	else if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != dir_owner(path))
+		snprintf(err, errlen, "%s: owned by uid %u: must be owned by root, uid %u or its "
+		    "directory's owner", path, (unsigned)st.st_uid, (unsigned)geteuid());
 	else if ((st.st_mode & 077) != 0)
 		snprintf(err, errlen, "%s: mode %04o: must not be accessible by group or others",
 		    path, (unsigned)(st.st_mode & 07777));

@@ -72,41 +72,6 @@ setup_agents(int ntenants, int nagents, int per_tenant, const char *extra)
 	free(body);
 }
 
-/* hx_start with a longer wait: many workers starting at once on a loaded machine can miss
- * their hello deadline once and come up after a restart (docs/PERFORMANCE.md, findings). */
-void
-faults_start(int want_ready, int timeout_ms)
-{
-	int64_t end = ms_now() + timeout_ms;
-
-	if ((h.pid = fork()) == 0) {
-		int fd = open(h.log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(fd, 2);
-		dup2(fd, 1);
-		execl(hx_bin("corrald"), "corrald", "-c", h.cfg, "--log-level", "debug",
-		    (char *)NULL);
-		_exit(127);
-	}
-	for (;; usleep(100000)) {
-		json_t *st = access(h.sock, F_OK) == 0 ? hx_status(&h) : NULL, *w;
-		int ready = 0;
-		size_t i;
-
-		json_array_foreach(json_object_get(st, "workers"), i, w)
-			ready += strcmp(json_string_value(json_object_get(w, "state")), "ready") == 0;
-		json_decref(st);
-		if (st && ready >= want_ready)
-			return;
-		if (ms_now() > end || waitpid(h.pid, NULL, WNOHANG) == h.pid) {
-			char *log = hx_read(h.log);
-
-			cr_assert_fail("corrald did not get %d workers ready (%d are):\n%.4000s",
-			    want_ready, ready, log);
-		}
-	}
-}
-
 /* ---------------------------------------------------------------- corralctl jobs */
 
 void

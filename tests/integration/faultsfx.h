@@ -23,7 +23,6 @@ int64_t ms_now(void);
  * faults policy, batch audit, then extra. */
 void setup_agents(int ntenants, int nagents, int per_tenant, const char *extra);
 /* Start corrald and wait (timeout_ms) until want_ready workers are ready. */
-void faults_start(int want_ready, int timeout_ms);
 
 /* corralctl -s SOCK ARGV... running in the background, output in out. */
 struct job {

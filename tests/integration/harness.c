@@ -18,8 +18,6 @@
 const char *
 hx_bin(const char *name)
 {
-	static char buf[4][512];
-	static int k;
 	char env[64], *p;
 	const char *v;
 
@@ -29,9 +27,7 @@ hx_bin(const char *name)
 			*p = '_';
 	v = getenv(env);
 	cr_assert_not_null(v, "%s not set (run through meson test)", env);
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof(buf[k]), "%s", v);
-	return buf[k];
+	return v;	/* the environment's own string: it lives as long as we do */
 }
 
 char *
@@ -65,6 +61,10 @@ hx_file(struct hx *h, const char *name, const char *content, int mode)
 	f = fopen(path, "w");
 	cr_assert_not_null(f, "cannot write %s", path);
 	fputs(content, f);
+	/* a test's own corral.yaml gets the split install's privd key too */
+	if (h->privsep && strcmp(name, "corral.yaml") == 0 && strstr(content, "privd:") == NULL)
+		fprintf(f, "%sprivd: %s\n", content[0] && content[strlen(content) - 1] != '\n' ?
+		    "\n" : "", h->privd_sock);
 	fclose(f);
 	chmod(path, (mode_t)mode);
 	if (h->privsep && chown(path, HX_CORRALD_UID, HX_CORRALD_UID) < 0)
@@ -228,7 +228,7 @@ chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static void
 privd_start(struct hx *h)
 {
-	char run[320], state[320], plog[320];
+	char run[320], state[320], plog[320], bin[512], jail[512];
 	int64_t end = now_ms() + 5000;
 
 	cr_assert_eq(nftw(h->dir, chown_one, 16, FTW_PHYS), 0, "chown -R %s: %m", h->dir);
@@ -237,13 +237,15 @@ privd_start(struct hx *h)
 	snprintf(run, sizeof(run), "%s/run", h->dir);
 	snprintf(state, sizeof(state), "%s/state", h->dir);
 	snprintf(plog, sizeof(plog), "%s/privd.log", h->dir);
+	snprintf(bin, sizeof(bin), "%s", hx_bin("corral-privd"));
+	snprintf(jail, sizeof(jail), "%s", hx_bin("corral-jail"));
 	if ((h->privd_pid = fork()) == 0) {
 		int fd = open(plog, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		dup2(fd, 2);
-		execl(hx_bin("corral-privd"), "corral-privd", "--user", "40999", "--uids",
-		    HX_TENANT_UIDS, "--socket", h->privd_sock, "--runtime-dir", run, "--state-dir",
-		    state, "--jail", hx_bin("corral-jail"), (char *)NULL);
+		execl(bin, "corral-privd", "--user", "40999", "--uids", HX_TENANT_UIDS, "--socket",
+		    h->privd_sock, "--runtime-dir", run, "--state-dir", state, "--jail", jail,
+		    (char *)NULL);
 		_exit(127);
 	}
 	while (access(h->privd_sock, F_OK) != 0) {
@@ -256,7 +258,13 @@ privd_start(struct hx *h)
 void
 hx_start(struct hx *h, int want_ready)
 {
-	int64_t end = now_ms() + 15000;
+	hx_start_within(h, want_ready, 15000);
+}
+
+void
+hx_launch(struct hx *h, const char *log_level)
+{
+	const char *corrald = hx_bin("corrald");
 
 	if (h->privsep)
 		privd_start(h);
@@ -268,10 +276,17 @@ hx_start(struct hx *h, int want_ready)
 		if (h->privsep && (setgroups(0, NULL) < 0 || setgid(HX_CORRALD_UID) < 0 ||
 		    setuid(HX_CORRALD_UID) < 0))
 			_exit(126);
-		execl(hx_bin("corrald"), "corrald", "-c", h->cfg, "--log-level", "debug",
-		    (char *)NULL);
+		execl(corrald, "corrald", "-c", h->cfg, "--log-level", log_level, (char *)NULL);
 		_exit(127);
 	}
+}
+
+void
+hx_start_within(struct hx *h, int want_ready, int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+
+	hx_launch(h, "debug");
 	for (;;) {
 		json_t *st = access(h->sock, F_OK) == 0 ? hx_status(h) : NULL;
 		int ready = 0;
@@ -287,7 +302,8 @@ hx_start(struct hx *h, int want_ready)
 		if (now_ms() > end || waitpid(h->pid, NULL, WNOHANG) == h->pid) {
 			char *log = hx_read(h->log);
 
-			cr_assert_fail("corrald did not get %d workers ready:\n%s", want_ready, log);
+			cr_assert_fail("corrald did not get %d workers ready (%d are):\n%.8000s",
+			    want_ready, ready, log);
 		}
 		usleep(50000);
 	}

@@ -31,6 +31,11 @@ void hx_config(struct hx *h, const char *body);
 const char *hx_file(struct hx *h, const char *name, const char *content, int mode);
 /* Start corrald; wait until the control socket answers and `want_ready` workers are ready. */
 void hx_start(struct hx *h, int want_ready);
+/* The same with a longer wait: many workers starting at once on a loaded machine can miss
+ * their hello deadline once and come up after a restart (docs/PERFORMANCE.md, findings). */
+void hx_start_within(struct hx *h, int want_ready, int timeout_ms);
+/* Start corrald (and, split, corral-privd) without waiting for anything. */
+void hx_launch(struct hx *h, const char *log_level);
 /* SIGTERM and wait; returns corrald's exit status (or -1). */
 int hx_stop(struct hx *h);
 void hx_cleanup(struct hx *h);

@@ -87,7 +87,7 @@ Test(faults, load_while_workers_die, .timeout = 180)
 	int64_t t0 = ms_now(), t1, t2;
 
 	setup_agents(LOAD_TENANTS, LOAD_AGENTS, LOAD_AGENTS / LOAD_TENANTS, NULL);
-	faults_start(LOAD_TENANTS + LOAD_AGENTS, 60000);
+	hx_start_within(&h, LOAD_TENANTS + LOAD_AGENTS, 60000);
 	t1 = ms_now();
 	for (int a = 0; a < LOAD_AGENTS; a++)
 		run_start(&jobs[a], a, LOAD_CALLS);
@@ -202,7 +202,7 @@ Test(faults, supervisor_killed_mid_load, .timeout = 180)
 	struct audit_check ac;
 
 	setup_agents(CRASH_TENANTS, CRASH_AGENTS, 3, NULL);
-	faults_start(CRASH_TENANTS + CRASH_AGENTS, 60000);
+	hx_start_within(&h, CRASH_TENANTS + CRASH_AGENTS, 60000);
 	/* one pending approval per agent (each asks for echo.sleep once) */
 	for (int a = 0; a < CRASH_AGENTS; a++) {
 		char name[16];
@@ -244,7 +244,7 @@ Test(faults, supervisor_killed_mid_load, .timeout = 180)
 	audit_check(h.audit, true, &ac);
 	lines = count_lines(h.audit);
 
-	faults_start(CRASH_TENANTS + CRASH_AGENTS, 60000);
+	hx_start_within(&h, CRASH_TENANTS + CRASH_AGENTS, 60000);
 	after = pending_approvals();
 	cr_assert(same_ids(before, after), "pending approvals changed over the crash");
 	cr_assert_eq(hx_stop(&h), 0);
@@ -519,14 +519,7 @@ Test(faults, starts_are_queued, .timeout = 120)
 	if (slots < 2)
 		slots = 2;
 	setup_agents(4, 40, 10, NULL);
-	if ((h.pid = fork()) == 0) {
-		int fd = open(h.log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(fd, 2);
-		dup2(fd, 1);
-		execl(hx_bin("corrald"), "corrald", "-c", h.cfg, (char *)NULL);
-		_exit(127);
-	}
+	hx_launch(&h, "info");
 	for (end = ms_now() + 90000; ready < 44 && ms_now() < end; usleep(20000)) {
 		json_t *st = access(h.sock, F_OK) == 0 ? hx_status(&h) : NULL, *w;
 		int starting = 0, queued = 0;
