@@ -81,7 +81,7 @@ cmd_status(int argc, char **argv)
 	if ((j = json_loads(res, 0, NULL)) == NULL)
 		return report(ERR_PROTO, res, et, "status");
 	printf("corrald %s  pid %lld  up %llds  calls %lld  denied %lld  in flight %lld  "
-	    "policy %s  audit %s\n",
+	    "policy %s  audit %s  uid %lld  jails by %s\n",
 	    json_string_value(json_object_get(j, "version")),
 	    json_integer_value(json_object_get(j, "pid")),
 	    json_integer_value(json_object_get(j, "uptime_ms")) / 1000,
@@ -89,7 +89,10 @@ cmd_status(int argc, char **argv)
 	    json_integer_value(json_object_get(j, "denied")),
 	    json_integer_value(json_object_get(j, "inflight")),
 	    json_is_true(json_object_get(j, "policy")) ? "loaded" : "none",
-	    json_is_true(json_object_get(j, "audit")) ? "on" : "off");
+	    json_is_true(json_object_get(j, "audit")) ? "on" : "off",
+	    json_integer_value(json_object_get(j, "uid")),
+	    json_string_value(json_object_get(j, "jails")) ?
+	    json_string_value(json_object_get(j, "jails")) : "?");
 	printf("%-32s %-6s %-12s %-8s %-9s %-8s %-8s %s\n", "WORKER", "KIND", "TENANT", "PID",
 	    "STATE", "RESTARTS", "UPTIME", "CONFINEMENT");
 	ws = json_object_get(j, "workers");

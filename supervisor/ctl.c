@@ -234,11 +234,14 @@ status_json(struct sup *s, const struct ctl_client *c)
 			continue;
 		json_array_append_new(ws, worker_status_json(w, now));
 	}
-	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:o, s:b, s:b}", "version",
+	/* who spawns the jails: corrald itself (as root, or unprivileged with user namespaces)
+	 * or corral-privd (the split install) */
+	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:o, s:b, s:b, s:s, s:I}", "version",
 	    CORRAL_VERSION, "pid", (int)getpid(), "uptime_ms", (json_int_t)(now - s->started_ms),
 	    "calls", (json_int_t)s->calls_total, "denied", (json_int_t)s->calls_denied,
 	    "inflight", (json_int_t)router_inflight(s), "workers", ws, "policy",
-	    s->policy != NULL, "audit", s->audit != NULL);
+	    s->policy != NULL, "audit", s->audit != NULL, "jails",
+	    s->privd ? "corral-privd" : "corrald", "uid", (json_int_t)geteuid());
 }
 
 int sup_reload(struct sup *s);

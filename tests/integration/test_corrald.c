@@ -271,6 +271,10 @@ Test(corrald, sigterm_leaves_nothing)
 	hx_start(&h, 1);
 	st = hx_status(&h);
 	wpid = json_integer_value(json_object_get(hx_worker(st, "echo@demo"), "pid"));
+	/* who corrald is, and who spawned its jails */
+	cr_assert_str_eq(json_string_value(json_object_get(st, "jails")),
+	    h.privsep ? "corral-privd" : "corrald");
+	cr_assert_eq(json_integer_value(json_object_get(st, "uid")), h.privsep ? HX_CORRALD_UID : 0);
 	json_decref(st);
 	d = h.privsep ? h.privd_pid : h.pid;	/* whose children the jails are */
 	cr_assert_gt(count_descendants(d), 0);
