@@ -1,6 +1,9 @@
 /* The installed tree: `meson install --destdir` from this build into a temporary root gives
- * exactly the expected files and modes (a new installed file belongs in expected_tree()); the unit passes `systemd-analyze verify` and stays
- * within its documented exposure; every installed command answers --help; the installed
+ * exactly the expected files and modes (a new installed file belongs in expected_tree()); both
+ * units (corrald.service unprivileged, corral-privd.service root) pass `systemd-analyze verify`
+ * and stay within their documented exposure; sysusers.d and tmpfiles.d, applied to a scratch
+ * root, make the corral user and its directories; the installed configuration uses privd with
+ * tenant uids the privd unit allows; every installed command answers --help; the installed
  * configuration passes --check; the man pages format without warnings; the completion
  * completes; and with --prefix=/usr the layout is the FHS one. */
 #include <errno.h>
@@ -165,6 +168,7 @@ expected_tree(void)
 
 	nwants = 0;
 	want(join(env("CORRAL_SBINDIR"), "corrald"), 0755, false);
+	want(join(env("CORRAL_SBINDIR"), "corral-privd"), 0755, false);
 	want(join(env("CORRAL_BINDIR"), "corralctl"), 0755, false);
 	want(join(libexec, "corral-jail"), 0755, false);
 	want(join(libexec, "corral-worker"), 0755, false);
@@ -177,8 +181,11 @@ expected_tree(void)
 	want("/var/lib/corral", 0700, true);
 	want("/var/log/corral", 0700, true);
 	want(join(prefix, "lib/systemd/system/corrald.service"), 0644, false);
+	want(join(prefix, "lib/systemd/system/corral-privd.service"), 0644, false);
 	want(join(prefix, "lib/tmpfiles.d/corral.conf"), 0644, false);
+	want(join(prefix, "lib/sysusers.d/corral.conf"), 0644, false);
 	want(join(man, "man8/corrald.8"), 0644, false);
+	want(join(man, "man8/corral-privd.8"), 0644, false);
 	want(join(man, "man1/corralctl.1"), 0644, false);
 	want(join(man, "man1/corral-jail.1"), 0644, false);
 	want(join(man, "man5/corral.yaml.5"), 0644, false);
@@ -230,10 +237,11 @@ Test(install, tree_and_modes)
 	cr_assert_eq(strays, 0);
 }
 
-Test(install, unit_and_tmpfiles)
+Test(install, units_and_tmpfiles)
 {
 	const char *prefix = env("CORRAL_PREFIX"), *conf = env("CORRAL_CONFDIR");
 	char *unit = hx_read(in_root(join(prefix, "lib/systemd/system/corrald.service")));
+	char *priv = hx_read(in_root(join(prefix, "lib/systemd/system/corral-privd.service")));
 	char *tmpf = hx_read(in_root(join(prefix, "lib/tmpfiles.d/corral.conf"))), line[1024];
 
 	snprintf(line, sizeof(line), "\nExecStart=%s -c %s\n", join(env("CORRAL_SBINDIR"),
@@ -241,28 +249,117 @@ Test(install, unit_and_tmpfiles)
 	cr_assert(strstr(unit, line), "%s\nnot in\n%s", line, unit);
 	cr_assert(strstr(unit, "\nType=notify\n") && strstr(unit, "\nNotifyAccess=main\n"));
 	cr_assert(strstr(unit, "\nExecReload=/bin/kill -HUP $MAINPID\n"));
-	cr_assert_null(strstr(unit, "@SBINDIR@"), "an unsubstituted @SBINDIR@ is left");
-	cr_assert_null(strstr(unit, "@SYSCONFDIR@"), "an unsubstituted @SYSCONFDIR@ is left");
-	cr_assert(strstr(tmpf, "\nd /run/corral     0700 root root -\n"), "%s", tmpf);
-	cr_assert(strstr(tmpf, "\nd /var/lib/corral 0700 root root -\n"), "%s", tmpf);
-	cr_assert(strstr(tmpf, "\nd /var/log/corral 0700 root root -\n"), "%s", tmpf);
+	/* the split: corrald unprivileged, bound to the root monitor */
+	cr_assert(strstr(unit, "\nUser=corral\n") && strstr(unit, "\nCapabilityBoundingSet=\n"),
+	    "%s", unit);
+	cr_assert(strstr(unit, "\nBindsTo=corral-privd.service\n") &&
+	    strstr(unit, "\nAfter=corral-privd.service\n"), "%s", unit);
+	snprintf(line, sizeof(line), "\nExecStart=%s --user corral --uids 41000-42999 --jail %s\n",
+	    join(env("CORRAL_SBINDIR"), "corral-privd"), join(env("CORRAL_LIBEXECDIR"),
+	    "corral-jail"));
+	cr_assert(strstr(priv, line), "%s\nnot in\n%s", line, priv);
+	cr_assert(strstr(priv, "\nType=notify\n") && strstr(priv, "\nPrivateNetwork=yes\n"));
+	cr_assert(strstr(priv, "\nRuntimeDirectory=corral-privd\n"), "%s", priv);
+	for (const char *const *u = (const char *const[]){ unit, priv, tmpf, NULL }; *u; u++)
+		for (const char *a = strchr(*u, '@'); a; a = strchr(a + 1, '@'))
+			cr_assert(a[1] < 'A' || a[1] > 'Z', "an unsubstituted %.16s is left", a);
+	cr_assert(strstr(tmpf, "\nd /run/corral     0711 corral corral -\n"), "%s", tmpf);
+	cr_assert(strstr(tmpf, "\nd /var/lib/corral 0700 corral corral -\n"), "%s", tmpf);
+	cr_assert(strstr(tmpf, "\nd /var/log/corral 0700 corral corral -\n"), "%s", tmpf);
+	snprintf(line, sizeof(line), "\nz %s 0640 root corral -\n", join(conf, "corral.yaml"));
+	cr_assert(strstr(tmpf, line), "%s\nnot in\n%s", line, tmpf);
 	free(unit);
+	free(priv);
 	free(tmpf);
 }
 
-/* The unit as installed, its commands pointed into the DESTDIR (verify checks that they are
- * executable), its man: links resolved against the installed pages. */
-static const char *
-unit_for_verify(void)
+/* The installed corral.yaml runs the split: its privd: is the socket corral-privd listens on
+ * by default (in the unit's RuntimeDirectory=), and every tenant uid is in the unit's --uids,
+ * or privd would refuse its workers. */
+Test(install, config_fits_privd_unit)
 {
-	static char path[512];
+	char *cfg = hx_read(in_root(join(env("CORRAL_CONFDIR"), "corral.yaml")));
+	char *priv = hx_read(in_root(join(env("CORRAL_PREFIX"),
+	    "lib/systemd/system/corral-privd.service")));
+	const char *p, *u;
+	unsigned lo, hi, uid, n = 0;
+
+	cr_assert(strstr(cfg, "\nprivd: /run/corral-privd/privd.sock\n"), "%s", cfg);
+	cr_assert_not_null(u = strstr(priv, " --uids "), "%s", priv);
+	cr_assert_eq(sscanf(u, " --uids %u-%u", &lo, &hi), 2, "%s", u);
+	for (p = cfg; (p = strstr(p, "\n    uid: ")) != NULL; p++, n++) {
+		cr_assert_eq(sscanf(p, "\n    uid: %u", &uid), 1);
+		cr_expect(uid >= lo && uid <= hi, "tenant uid %u outside --uids %u-%u", uid, lo, hi);
+	}
+	cr_assert_gt(n, 0, "no tenant uid found in\n%s", cfg);
+	free(cfg);
+	free(priv);
+}
+
+/* sysusers.d and tmpfiles.d, applied to a scratch root as the boot applies them to /: the user
+ * corral exists, the directories are its own with the units' modes, the configuration is
+ * readable through its group. */
+Test(install, sysusers_and_tmpfiles_apply)
+{
+	const char *su = need("systemd-sysusers", "systemd"), *tf = need("systemd-tmpfiles",
+	    "systemd"), *prefix = env("CORRAL_PREFIX"), *conf = env("CORRAL_CONFDIR");
+	char scratch[] = "/tmp/corral-sysroot-XXXXXX", sysusers[512], tmpfiles[512], *out = NULL;
+	char cmd[2048], *pw;
+	static const struct { const char *path; mode_t mode; } dirs[] = {
+		{ "/run/corral", 0711 }, { "/var/lib/corral", 0700 }, { "/var/log/corral", 0700 } };
+	struct stat st;
+	unsigned uid = 0, gid = 0;
+
+	cr_assert_not_null(mkdtemp(scratch));
+	snprintf(sysusers, sizeof(sysusers), "%s", in_root(join(prefix, "lib/sysusers.d/corral.conf")));
+	snprintf(tmpfiles, sizeof(tmpfiles), "%s", in_root(join(prefix, "lib/tmpfiles.d/corral.conf")));
+	/* the installed configuration, where tmpfiles' z line expects it */
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/etc' '%s%s' && cp '%s' '%s%s/'", scratch, scratch,
+	    conf, in_root(join(conf, "corral.yaml")), scratch, conf);
+	const char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	cr_assert_eq(hx_run(&out, sh), 0, "%s", out);
+	free(out);
+	char rootopt[600];
+	snprintf(rootopt, sizeof(rootopt), "--root=%s", scratch);
+	const char *av_su[] = { su, rootopt, sysusers, NULL };
+	const char *av_tf[] = { tf, rootopt, "--create", tmpfiles, NULL };
+	cr_assert_eq(hx_run(&out, av_su), 0, "systemd-sysusers:\n%s", out);
+	free(out);
+	cr_assert_eq(hx_run(&out, av_tf), 0, "systemd-tmpfiles:\n%s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s/etc/passwd", scratch);
+	pw = hx_read(cmd);
+	cr_assert(strncmp(pw, "corral:x:", 9) == 0 || strstr(pw, "\ncorral:x:"), "%s", pw);
+	cr_assert_eq(sscanf(strstr(pw, "corral:x:") + 9, "%u:%u:", &uid, &gid), 2, "%s", pw);
+	cr_assert(uid > 0 && uid < 1000, "corral is not a system user: uid %u", uid);
+	cr_assert(strstr(pw, ":/usr/sbin/nologin\n"), "%s", pw);
+	free(pw);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "%s%s", scratch, dirs[i].path);
+		cr_assert_eq(stat(cmd, &st), 0, "%s not made", dirs[i].path);
+		cr_expect(st.st_uid == uid && st.st_gid == gid, "%s: %u:%u, want %u:%u",
+		    dirs[i].path, (unsigned)st.st_uid, (unsigned)st.st_gid, uid, gid);
+		cr_expect_eq(st.st_mode & 07777, dirs[i].mode, "%s: mode %o", dirs[i].path,
+		    st.st_mode & 07777);
+	}
+	snprintf(cmd, sizeof(cmd), "%s%s", scratch, join(conf, "corral.yaml"));
+	cr_assert_eq(stat(cmd, &st), 0);
+	cr_expect(st.st_uid == 0 && st.st_gid == gid && (st.st_mode & 07777) == 0640,
+	    "corral.yaml: %u:%u %o, want 0:%u 0640", (unsigned)st.st_uid, (unsigned)st.st_gid,
+	    st.st_mode & 07777, gid);
+	nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A unit as installed, copied into dir with its commands pointed into the DESTDIR (verify
+ * checks that they are executable); its man: links are resolved against the installed pages. */
+static void
+unit_for_verify(const char *dir, const char *name, char *path, size_t len)
+{
 	const char *prefix = env("CORRAL_PREFIX");
-	char *unit = hx_read(in_root(join(prefix, "lib/systemd/system/corrald.service")));
-	char dir[] = "/tmp/corral-verify-XXXXXX", *p;
+	char *unit = hx_read(in_root(join(join(prefix, "lib/systemd/system"), name))), *p;
 	FILE *f;
 
-	cr_assert_not_null(mkdtemp(dir));	/* not in root: the tree test walks that */
-	snprintf(path, sizeof(path), "%s/corrald.service", dir);
+	snprintf(path, len, "%s/%s", dir, name);
 	cr_assert_not_null(f = fopen(path, "w"));
 	for (p = unit; *p; p++) {
 		if ((p == unit || p[-1] == '=' || p[-1] == ' ') && *p == '/' &&
@@ -273,40 +370,55 @@ unit_for_verify(void)
 	}
 	fclose(f);
 	free(unit);
-	return path;
+}
+
+/* systemd-analyze security --offline: exits non-zero when the unit's exposure is above the
+ * threshold (exposure x 10). */
+static void
+exposure_at_most(const char *sa, const char *unit, const char *name, int tenths)
+{
+	char thr[32], want[128], *out = NULL, *lvl;
+	const char *security[] = { sa, "security", "--offline=true", thr, unit, NULL };
+
+	snprintf(thr, sizeof(thr), "--threshold=%d", tenths);
+	cr_assert_eq(hx_run(&out, security), 0, "%s: exposure over %d.%d:\n%s", name,
+	    tenths / 10, tenths % 10, out);
+	snprintf(want, sizeof(want), "Overall exposure level for %s: ", name);
+	cr_assert_not_null(lvl = strstr(out, want), "%s", out);
+	cr_log_info("%.*s", (int)strcspn(lvl, "\n"), lvl);
+	free(out);
 }
 
 Test(install, systemd_analyze)
 {
 	const char *sa = need("systemd-analyze", "systemd");
-	char unit[512];
-	const char *verify[] = { sa, "verify", unit, NULL };
-	const char *security[] = { sa, "security", "--offline=true", "--threshold=38", unit, NULL };
-	char *out = NULL, *lvl;
+	char dir[] = "/tmp/corral-verify-XXXXXX", unit[512], priv[512], *out = NULL;
+	const char *verify[] = { sa, "verify", unit, priv, NULL };
 
-	snprintf(unit, sizeof(unit), "%s", unit_for_verify());
+	cr_assert_not_null(mkdtemp(dir));	/* not in root: the tree test walks that */
+	unit_for_verify(dir, "corrald.service", unit, sizeof(unit));
+	unit_for_verify(dir, "corral-privd.service", priv, sizeof(priv));
 	need("man", "man-db");	/* verify resolves Documentation=man:... */
 	cr_assert_eq(setenv("MANPATH", in_root(env("CORRAL_MANDIR")), 1), 0);
+	/* together: corrald.service names corral-privd.service (BindsTo=, After=) */
 	cr_assert_eq(hx_run(&out, verify), 0, "systemd-analyze verify:\n%s", out);
 	cr_assert_str_eq(out, "", "systemd-analyze verify warns:\n%s", out);
 	free(out);
-	/* docs/OPERATIONS.md explains the 3.8: what a supervisor that makes namespaces and
-	 * switches uids must keep. The threshold catches any loosening. */
-	cr_assert_eq(hx_run(&out, security), 0, "exposure over 3.8:\n%s", out);
-	cr_assert_not_null(lvl = strstr(out, "Overall exposure level for corrald.service: "),
-	    "%s", out);
-	cr_log_info("%.*s", (int)strcspn(lvl, "\n"), lvl);
-	free(out);
+	/* docs/OPERATIONS.md lists what is left in each and why: the issue's target is <= 2.0
+	 * for corrald (it measures 1.4); the root monitor keeps what the jail needs (3.1). The
+	 * thresholds are the documented numbers, so any loosening fails here. */
+	exposure_at_most(sa, unit, "corrald.service", 14);
+	exposure_at_most(sa, priv, "corral-privd.service", 31);
 	unlink(unit);
-	*strrchr(unit, '/') = '\0';
-	rmdir(unit);
+	unlink(priv);
+	rmdir(dir);
 }
 
 Test(install, commands_help_and_check)
 {
 	const char *libexec = env("CORRAL_LIBEXECDIR");
 	const char *bins[] = { join(env("CORRAL_SBINDIR"), "corrald"),
-		join(env("CORRAL_BINDIR"), "corralctl"), join(libexec, "corral-jail"),
+		join(env("CORRAL_SBINDIR"), "corral-privd"), join(env("CORRAL_BINDIR"), "corralctl"), join(libexec, "corral-jail"),
 		join(libexec, "corral-worker"), join(libexec, "corral-agent") };
 	const char *check[] = { NULL, "-c", NULL, "--check", NULL };
 	char *out = NULL, conf[512];
@@ -330,7 +442,7 @@ Test(install, commands_help_and_check)
 
 Test(install, man_pages_format_cleanly)
 {
-	static const char *const pages[] = { "man8/corrald.8", "man1/corralctl.1",
+	static const char *const pages[] = { "man8/corrald.8", "man8/corral-privd.8", "man1/corralctl.1",
 		"man1/corral-jail.1", "man5/corral.yaml.5", "man5/corral-policy.5" };
 	const char *man = need("man", "man-db");
 
@@ -389,12 +501,15 @@ Test(install, bash_completion)
  * meson's own list of what it would install (configure only, nothing compiled). */
 Test(install, fhs_layout_with_prefix_usr)
 {
-	static const char *const fhs[] = { "/usr/sbin/corrald", "/usr/bin/corralctl",
+	static const char *const fhs[] = { "/usr/sbin/corrald", "/usr/sbin/corral-privd",
+		"/usr/bin/corralctl",
 		"/usr/libexec/corral/corral-jail", "/usr/libexec/corral/corral-worker",
 		"/usr/libexec/corral/corral-agent", "/etc/corral/corral.yaml",
 		"/etc/corral/policies/payments.yaml", "/etc/corral/agents/deployment-guardian.yaml",
-		"/usr/lib/systemd/system/corrald.service", "/usr/lib/tmpfiles.d/corral.conf",
-		"/usr/share/man/man8/corrald.8", "/usr/share/man/man5/corral.yaml.5",
+		"/usr/lib/systemd/system/corrald.service", "/usr/lib/systemd/system/corral-privd.service",
+		"/usr/lib/tmpfiles.d/corral.conf", "/usr/lib/sysusers.d/corral.conf",
+		"/usr/share/man/man8/corrald.8", "/usr/share/man/man8/corral-privd.8",
+		"/usr/share/man/man5/corral.yaml.5",
 		"/usr/share/bash-completion/completions/corralctl" };
 	const char *meson = need("meson", "meson");
 	char bdir[] = "/tmp/corral-build-usr-XXXXXX", *out = NULL, *unit;
@@ -423,6 +538,13 @@ Test(install, fhs_layout_with_prefix_usr)
 	unit = hx_read(join(bdir, "corrald.service"));
 	cr_assert(strstr(unit, "\nExecStart=/usr/sbin/corrald -c /etc/corral/corral.yaml\n"),
 	    "%s", unit);
+	free(unit);
+	unit = hx_read(join(bdir, "corral-privd.service"));
+	cr_assert(strstr(unit, "\nExecStart=/usr/sbin/corral-privd --user corral --uids 41000-42999 "
+	    "--jail /usr/libexec/corral/corral-jail\n"), "%s", unit);
+	free(unit);
+	unit = hx_read(join(bdir, "corral.conf"));
+	cr_assert(strstr(unit, "\nz /etc/corral/corral.yaml 0640 root corral -\n"), "%s", unit);
 	free(unit);
 	nftw(bdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
