@@ -301,22 +301,6 @@ run_jail(struct privd *p, char **argv, const int *fds, size_t nfds)
 	return pid;
 }
 
-/* argv from a SPAWN payload: exactly argc NUL-terminated strings, nothing after them. */
-static int
-split_argv(char *buf, size_t len, size_t argc, char **argv)
-{
-	size_t i = 0, off = 0;
-
-	if (argc == 0 || argc > LIM_PRIVD_ARGS_MAX || len == 0 || buf[len - 1] != '\0')
-		return -EINVAL;
-	while (off < len && i < argc) {
-		argv[i++] = buf + off;
-		off += strlen(buf + off) + 1;
-	}
-	argv[i] = NULL;
-	return i == argc && off == len ? 0 : -EINVAL;
-}
-
 static void
 on_spawn(struct privd *p, const struct privd_hdr *h, char *payload, size_t len, int *fds,
     size_t nfds)
@@ -326,7 +310,7 @@ on_spawn(struct privd *p, const struct privd_hdr *h, char *payload, size_t len, 
 	struct privd_vetted v;
 	int r;
 
-	if (split_argv(payload, len, (size_t)(h->val > 0 ? h->val : 0), argv) < 0) {
+	if (privd_split_argv(payload, len, (size_t)(h->val > 0 ? h->val : 0), argv) < 0) {
 		r = ERR_PROTO;
 		snprintf(why, sizeof(why), "malformed argument vector");
 	} else if ((r = privd_vet(&p->rules, argv, (size_t)h->val, &v, why, sizeof(why))) < 0) {

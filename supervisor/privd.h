@@ -60,6 +60,10 @@ struct privd_vetted {
 	size_t nkeep;			/* --keep-fd count: 0 or 1 (the broker, fd 3) */
 };
 
+/* A SPAWN payload (len bytes) as argv: exactly argc NUL-terminated strings and nothing after
+ * them; argv has room for LIM_PRIVD_ARGS_MAX + 1 pointers. 0 or -EINVAL. */
+int privd_split_argv(char *buf, size_t len, size_t argc, char **argv);
+
 /* Check argv (argc entries) against the rules: the jail's own options only in the shapes
  * corrald produces, uid/gid in range, binds at the two fixed places, programs that are
  * regular, world-executable files without set-id bits. 0, or ERR_DENIED with the reason

@@ -223,3 +223,18 @@ privd_vet(const struct privd_rules *rules, char *const *argv, size_t argc,
 		return refuse(&v, "no program after --");
 	return program_ok(&v, "program", argv[i + 1]);
 }
+
+int
+privd_split_argv(char *buf, size_t len, size_t argc, char **argv)
+{
+	size_t i = 0, off = 0;
+
+	if (argc == 0 || argc > LIM_PRIVD_ARGS_MAX || len == 0 || buf[len - 1] != '\0')
+		return -EINVAL;
+	while (off < len && i < argc) {
+		argv[i++] = buf + off;
+		off += strlen(buf + off) + 1;
+	}
+	argv[i] = NULL;
+	return i == argc && off == len ? 0 : -EINVAL;
+}
