@@ -387,6 +387,9 @@ sup_reload(struct sup *s)
 			log_kv(LOG_CRIT, "cannot reopen the previous configuration", NULL);
 		return r;
 	}
+	if ((old->privd_socket == NULL) != (nc->privd_socket == NULL) || (nc->privd_socket &&
+	    strcmp(old->privd_socket, nc->privd_socket) != 0))
+		log_kv(LOG_WARNING, "privd: changed; it takes effect when corrald restarts", NULL);
 	for (size_t i = 0; i < s->nworkers; i++)
 		s->workers[i]->present = false;
 	for (size_t i = 0; i < nagent_slots; i++)
