@@ -245,13 +245,16 @@ on_accept(struct privd *p)
 	plog("info", "corrald connected (pid %d)", (int)uc.pid);
 }
 
-/* The state directory an agent writes: walked from state_dir without following links, then
- * given to the tenant. state_src is "<state_dir>/agents/T/A:/state" (vetted). */
+/* The state directory an agent writes: walked from state_dir without following links (each
+ * directory on the way searchable by us without an override capability: corrald makes them
+ * 0711), then given to the tenant. corrald made it 0700; one writable by others is refused.
+ * state_src is "<state_dir>/agents/T/A:/state" (vetted). */
 static int
 prepare_state(struct privd *p, const char *state_src, uid_t uid, gid_t gid)
 {
 	char rel[LIM_PATH_MAX], *c, *save = NULL;
 	size_t skip = strlen(p->rules.state_dir) + 1;
+	struct stat st;
 	int fd, nfd, r = 0;
 
 	snprintf(rel, sizeof(rel), "%.*s", (int)(strrchr(state_src, ':') - state_src - skip),
@@ -259,12 +262,16 @@ prepare_state(struct privd *p, const char *state_src, uid_t uid, gid_t gid)
 	if ((fd = open(p->rules.state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -errno;
 	for (c = strtok_r(rel, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		nfd = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(fd);
 		if ((fd = nfd) < 0)
 			return -errno;
 	}
-	if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0700) < 0)
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if ((st.st_mode & 022) != 0)
+		r = -EPERM;
+	else if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
 		r = -errno;
 	close(fd);
 	return r;

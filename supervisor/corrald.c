@@ -640,6 +640,14 @@ main(int argc, char **argv)
 		return 1;
 	if (s.cfg->privd_socket && privd_open(&s) < 0)
 		return 1;
+	/* Split: corral-privd walks down to the agents' state directories with no capability to
+	 * override permissions; search-only for others, the files inside stay private. */
+	if (s.privd && (mkdir(s.cfg->state_dir, 0711) < 0 && errno != EEXIST))
+		log_kv(LOG_WARNING, "state_dir", "path", s.cfg->state_dir, "error", strerror(errno),
+		    NULL);
+	if (s.privd && chmod(s.cfg->state_dir, 0711) < 0)
+		log_kv(LOG_WARNING, "state_dir: cannot make it searchable for corral-privd", "path",
+		    s.cfg->state_dir, "error", strerror(errno), NULL);
 	if (!s.privd)
 		worker_kmsg_open(&s);
 	if ((r = worker_plan(&s)) < 0 || (r = agents_plan(&s)) < 0 || (r = ctl_listen(&s)) < 0) {

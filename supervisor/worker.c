@@ -191,6 +191,10 @@ prepare_state(struct sup *s, struct worker *w)
 			return -ENAMETOOLONG;
 		if (mkdir(path, i == 2 ? 0700 : 0711) < 0 && errno != EEXIST)
 			return -errno;
+		/* search-only for others (our umask took it away): corral-privd walks down to
+		 * the agent's directory without a capability to override permissions */
+		if (i < 2 && chmod(path, 0711) < 0)
+			return -errno;
 	}
 	if (geteuid() == 0 && w->uid != 0 && chown(path, w->uid, w->gid) < 0)
 		return -errno;
@@ -231,8 +235,8 @@ prepare_dir(struct sup *s, struct worker *w)
 
 	if (asprintf(&base, "%s/w", s->cfg->runtime_dir) < 0)
 		return -ENOMEM;
-	if (mkdir(base, 0711) < 0 && errno != EEXIST)
-		r = -errno;
+	if ((mkdir(base, 0711) < 0 && errno != EEXIST) || chmod(base, 0711) < 0)
+		r = -errno;	/* 0711 whatever the umask: the jail binds the worker dirs inside */
 	free(base);
 	if (r < 0)
 		return r;
@@ -571,8 +575,13 @@ spawn_now(struct sup *s, struct worker *w)
 {
 	int r;
 
+	w->last_reason[0] = '\0';
 	if ((r = spawn(s, w)) < 0) {
-		snprintf(w->last_reason, sizeof(w->last_reason), "spawn failed: %s", err_str(r));
+		char why[sizeof(w->last_reason)];
+
+		/* corral-privd's own reason when it refused, else the error */
+		snprintf(why, sizeof(why), "%s", w->last_reason[0] ? w->last_reason : err_str(r));
+		snprintf(w->last_reason, sizeof(w->last_reason), "spawn failed: %s", why);
 		worker_cleanup(s, w);
 		record(s, w, "spawn-failed", w->last_reason);
 		w->state = WS_FAILED;

@@ -96,7 +96,7 @@ hx_config(struct hx *h, const char *body)
 	snprintf(libexec, sizeof(libexec), "%s", jail);
 	if ((slash = strrchr(libexec, '/')) != NULL)
 		*slash = '\0';
-	snprintf(h->privd_sock, sizeof(h->privd_sock), "%s/privd.sock", h->dir);
+	snprintf(h->privd_sock, sizeof(h->privd_sock), "%s/privd/privd.sock", h->dir);
 	/* privd last, so that the body's line numbers stay what a test expects */
 	snprintf(buf, sizeof(buf), "runtime_dir: %s/run\nstate_dir: %s/state\n"
 	    "libexec_dir: %s\n%s%s%s%s", h->dir, h->dir, libexec, body,
@@ -232,6 +232,11 @@ privd_start(struct hx *h)
 	int64_t end = now_ms() + 5000;
 
 	cr_assert_eq(nftw(h->dir, chown_one, 16, FTW_PHYS), 0, "chown -R %s: %m", h->dir);
+	/* privd's own directory, root's as its RuntimeDirectory= is: it has no capability to
+	 * write into corrald's */
+	snprintf(run, sizeof(run), "%s/privd", h->dir);
+	if ((mkdir(run, 0755) < 0 && errno != EEXIST) || chown(run, 0, 0) < 0)
+		cr_assert_fail("%s: %m", run);
 	if (h->privd_pid > 0)
 		return;
 	snprintf(run, sizeof(run), "%s/run", h->dir);
@@ -243,9 +248,12 @@ privd_start(struct hx *h)
 		int fd = open(plog, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
 		dup2(fd, 2);
-		execl(bin, "corral-privd", "--user", "40999", "--uids", HX_TENANT_UIDS, "--socket",
-		    h->privd_sock, "--runtime-dir", run, "--state-dir", state, "--jail", jail,
-		    (char *)NULL);
+		/* the capabilities of corral-privd.service, plus CAP_SYSLOG as its documented
+		 * drop-in adds (/dev/kmsg: the syscall that killed a worker) */
+		execl("/usr/bin/setpriv", "setpriv", "--no-new-privs", "--inh-caps", "-all",
+		    "--bounding-set", HX_PRIVD_CAPS ",+syslog", bin, "--user", "40999", "--uids",
+		    HX_TENANT_UIDS, "--socket", h->privd_sock, "--runtime-dir", run, "--state-dir",
+		    state, "--jail", jail, (char *)NULL);
 		_exit(127);
 	}
 	while (access(h->privd_sock, F_OK) != 0) {

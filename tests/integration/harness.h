@@ -24,6 +24,8 @@ struct hx {
 
 #define HX_CORRALD_UID	40999
 #define HX_TENANT_UIDS	"41000-42999"
+/* examples/systemd/corral-privd.service.in's CapabilityBoundingSet= (setpriv's syntax) */
+#define HX_PRIVD_CAPS	"-all,+sys_admin,+setuid,+setgid,+setpcap,+net_admin,+chown,+kill"
 
 /* Write dir/corral.yaml from body (runtime_dir, state_dir, libexec_dir, control added). */
 void hx_config(struct hx *h, const char *body);

@@ -21,6 +21,8 @@
 
 #define PEER_UID	40999		/* "corrald" */
 #define TENANT_UID	41001
+/* examples/systemd/corral-privd.service.in's CapabilityBoundingSet= */
+#define PRIVD_CAPS	"-all,+sys_admin,+setuid,+setgid,+setpcap,+net_admin,+chown,+kill"
 
 static char dir[64];
 static char jail[512], privd_bin[512];
@@ -193,9 +195,11 @@ start_privd(void)
 
 		dup2(fd, 2);
 		snprintf(run, sizeof(run), "%s/run", dir);
-		execl(privd_bin, "corral-privd", "--user", "40999", "--uids", "41000-41999",
-		    "--socket", sock, "--runtime-dir", run, "--state-dir", state, "--jail", jail,
-		    (char *)NULL);
+		/* with the capabilities of corral-privd.service and nothing else */
+		execl("/usr/bin/setpriv", "setpriv", "--no-new-privs", "--inh-caps", "-all",
+		    "--bounding-set", PRIVD_CAPS, privd_bin, "--user", "40999", "--uids",
+		    "41000-41999", "--socket", sock, "--runtime-dir", run, "--state-dir", state,
+		    "--jail", jail, (char *)NULL);
 		_exit(127);
 	}
 	while (access(sock, F_OK) != 0) {
@@ -439,7 +443,7 @@ Test(privd_live, a_gone_corralds_jails_die)
 Test(privd_live, state_dir_is_the_tenants_and_links_are_not_followed)
 {
 	struct privc *c = connect_as(PEER_UID);
-	char ipc[160], good[160], bad[160], target[160], p[160];
+	char ipc[160], good[160], bad[160], loose[160], target[160], p[160];
 	const char *argv[] = { jail, "--profile", "agent", "--uid", "41001", "--gid", "41001",
 		"--status-fd", "4", "--bind-ro", ipc, "--bind-rw", NULL, "--",
 		"/usr/bin/touch", "/state/x", NULL };
@@ -461,6 +465,10 @@ Test(privd_live, state_dir_is_the_tenants_and_links_are_not_followed)
 	snprintf(p, sizeof(p), "%s/state/agents/demo/evil", dir);
 	cr_assert_eq(symlink(target, p), 0);
 	snprintf(bad, sizeof(bad), "%s/state/agents/demo/evil:/state", dir);
+	snprintf(p, sizeof(p), "%s/state/agents/demo/loose", dir);
+	mkdir(p, 0700);
+	chmod(p, 0777);
+	snprintf(loose, sizeof(loose), "%s/state/agents/demo/loose:/state", dir);
 
 	cr_assert_eq(pipe2(so, O_CLOEXEC), 0);
 	cr_assert_eq(pipe2(se, O_CLOEXEC), 0);
@@ -482,6 +490,13 @@ Test(privd_live, state_dir_is_the_tenants_and_links_are_not_followed)
 	cr_expect_neq(r, 0, "a symlinked state directory was used");
 	cr_expect(strstr(why, "state directory") != NULL, "why: %s", why);
 	cr_expect(stat(target, &st) == 0 && st.st_uid == 0, "privd chowned a link's target");
+
+	argv[12] = loose;
+	r = privc_spawn(c, (char *const *)argv, (const int[3]){ so[1], se[1], -1 }, &pid, why,
+	    sizeof(why));
+	cr_expect_neq(r, 0, "a state directory others may write was given to the tenant");
+	snprintf(p, sizeof(p), "%s/state/agents/demo/loose", dir);
+	cr_expect(stat(p, &st) == 0 && st.st_uid == 0);
 	privc_free(c);
 }
 
