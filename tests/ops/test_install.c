@@ -178,7 +178,7 @@ expected_tree(void)
 		want(join(join(conf, "policies"), policies[i]), 0644, false);
 	for (size_t i = 0; i < sizeof(agents) / sizeof(agents[0]); i++)
 		want(join(join(conf, "agents"), agents[i]), 0644, false);
-	want("/var/lib/corral", 0700, true);
+	want("/var/lib/corral", 0711, true);
 	want("/var/log/corral", 0700, true);
 	want(join(prefix, "lib/systemd/system/corrald.service"), 0644, false);
 	want(join(prefix, "lib/systemd/system/corral-privd.service"), 0644, false);
@@ -264,7 +264,7 @@ Test(install, units_and_tmpfiles)
 		for (const char *a = strchr(*u, '@'); a; a = strchr(a + 1, '@'))
 			cr_assert(a[1] < 'A' || a[1] > 'Z', "an unsubstituted %.16s is left", a);
 	cr_assert(strstr(tmpf, "\nd /run/corral     0711 corral corral -\n"), "%s", tmpf);
-	cr_assert(strstr(tmpf, "\nd /var/lib/corral 0700 corral corral -\n"), "%s", tmpf);
+	cr_assert(strstr(tmpf, "\nd /var/lib/corral 0711 corral corral -\n"), "%s", tmpf);
 	cr_assert(strstr(tmpf, "\nd /var/log/corral 0700 corral corral -\n"), "%s", tmpf);
 	snprintf(line, sizeof(line), "\nz %s 0640 root corral -\n", join(conf, "corral.yaml"));
 	cr_assert(strstr(tmpf, line), "%s\nnot in\n%s", line, tmpf);
@@ -306,7 +306,7 @@ Test(install, sysusers_and_tmpfiles_apply)
 	char scratch[] = "/tmp/corral-sysroot-XXXXXX", sysusers[512], tmpfiles[512], *out = NULL;
 	char cmd[2048], *pw;
 	static const struct { const char *path; mode_t mode; } dirs[] = {
-		{ "/run/corral", 0711 }, { "/var/lib/corral", 0700 }, { "/var/log/corral", 0700 } };
+		{ "/run/corral", 0711 }, { "/var/lib/corral", 0711 }, { "/var/log/corral", 0700 } };
 	struct stat st;
 	unsigned uid = 0, gid = 0;
 
@@ -405,10 +405,10 @@ Test(install, systemd_analyze)
 	cr_assert_str_eq(out, "", "systemd-analyze verify warns:\n%s", out);
 	free(out);
 	/* docs/OPERATIONS.md lists what is left in each and why: the issue's target is <= 2.0
-	 * for corrald (it measures 1.4); the root monitor keeps what the jail needs (3.1). The
+	 * for corrald (it measures 1.4); the root monitor keeps what the jail needs (2.9). The
 	 * thresholds are the documented numbers, so any loosening fails here. */
 	exposure_at_most(sa, unit, "corrald.service", 14);
-	exposure_at_most(sa, priv, "corral-privd.service", 31);
+	exposure_at_most(sa, priv, "corral-privd.service", 29);
 	unlink(unit);
 	unlink(priv);
 	rmdir(dir);
