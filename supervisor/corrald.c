@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -627,6 +629,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	umask(077);
+	/* Credentials are locked and kept out of dumps (cred.c), but requests carry injected
+	 * copies for a moment: no core file at all, and no ptrace by another process of our uid
+	 * (the split install's corral user). */
+	{
+		const struct rlimit none = { 0, 0 };
+
+		(void)setrlimit(RLIMIT_CORE, &none);
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
 	if (mkdir(s.cfg->runtime_dir, 0711) < 0 && errno != EEXIST) {
 		log_msg(LOG_ERR, "runtime dir %s: %s", s.cfg->runtime_dir, strerror(errno));
 		return 1;

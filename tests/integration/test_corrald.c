@@ -387,3 +387,24 @@ Test(corrald, full_disk_fails_closed)
 	hx_stop(&h);
 	hx_run(NULL, umnt);
 }
+
+/* No core file can hold an injected credential: RLIMIT_CORE 0, and not dumpable (which also
+ * keeps other processes of its uid from ptrace; the files in /proc/PID then belong to root). */
+Test(corrald, no_core_dumps)
+{
+	char path[64], *limits;
+	struct stat st;
+
+	hx_config(&h, echo_cfg);
+	hx_start(&h, 1);
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)h.pid);
+	limits = hx_read(path);
+	cr_assert(strstr(limits, "Max core file size        0                    0") != NULL,
+	    "%s", limits);
+	free(limits);
+	if (h.privsep) {	/* as root, its /proc files are root's whether dumpable or not */
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)h.pid);
+		cr_assert_eq(stat(path, &st), 0);
+		cr_assert_eq(st.st_uid, 0, "corrald (uid %d) is dumpable", HX_CORRALD_UID);
+	}
+}
