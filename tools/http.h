@@ -179,6 +179,9 @@ typedef int (*http_connect_fn)(void *arg, const char *host, unsigned port, int *
  * initialises libcurl earlier (before a seccomp filter) calls this instead of
  * curl_global_init(), or libcurl keeps the plain allocator. 0 or -ENOMEM. */
 int http_global_init(void);
+/* Does OpenSSL free (and move) its blocks through the wiping allocator too? True when
+ * http_global_init() ran before anything in the process allocated through OpenSSL. */
+bool http_tls_wiping(void);
 int http_client_new(http_connect_fn connect, void *arg, struct http_client **out);
 void http_client_free(struct http_client *c);
 int http_client_do(struct http_client *c, const struct http_endpoint *ep, const struct http_req *req,

@@ -9,12 +9,14 @@
 
 #include <bsd/string.h>
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "tools/http.h"
 #include "tools/http_int.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
+static bool tls_wiping;
 
 /* libcurl's allocator: every block libcurl frees, or moves when it grows one, is overwritten
  * first. libcurl formats each request (credential header included) into heap buffers of its own
@@ -49,11 +51,48 @@ wipe_realloc(void *p, size_t n)
 	return q;
 }
 
+/* OpenSSL's allocator, the same way: its TLS record buffers hold each request in clear text
+ * (credential header included) before encryption, and each response after. */
+static void *
+ossl_malloc(size_t n, const char *file, int line)
+{
+	(void)file, (void)line;
+	return malloc(n);
+}
+
+static void *
+ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file, (void)line;
+	return wipe_realloc(p, n);
+}
+
+static void
+ossl_free(void *p, const char *file, int line)
+{
+	(void)file, (void)line;
+	wipe_free(p);
+}
+
 static void
 curl_once_fn(void)
 {
+	/* Only before OpenSSL's first allocation: libcurl's init is the first in a worker. A
+	 * program that used OpenSSL earlier keeps the plain allocator (http_tls_wiping() says). */
+	tls_wiping = CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free) == 1;
 	curl_init_rc = curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free, wipe_realloc,
 	    strdup, calloc);
+}
+
+bool
+http_tls_wiping(void)
+{
+	CRYPTO_malloc_fn m;
+	CRYPTO_realloc_fn r;
+	CRYPTO_free_fn f;
+
+	CRYPTO_get_mem_functions(&m, &r, &f);
+	return tls_wiping && m == ossl_malloc && r == ossl_realloc && f == ossl_free;
 }
 
 int

@@ -2,6 +2,7 @@
  * from the supervisor's egress broker (the worker's own network namespace is empty). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,13 @@ broker_connect(void *arg, const char *host, unsigned port, int *fd)
 static int
 http_preinit(struct wrk *w)
 {
-	return http_global_init();	/* libcurl with the wiping allocator, before the filter */
+	int r = http_global_init();	/* libcurl with the wiping allocator, before the filter */
+
+	/* OpenSSL's too, unless something allocated through it first: say so (corrald logs it) */
+	if (r == 0 && !http_tls_wiping())
+		fprintf(stderr, "corral-worker: OpenSSL's buffers are not wiped when freed (it "
+		    "allocated before HTTP was initialised)\n");
+	return r;
 }
 
 static int

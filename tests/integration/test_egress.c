@@ -584,6 +584,14 @@ Test(egress, tls_endpoint_with_a_private_ca)
 	cr_assert_eq(rc, 1, "another CA was accepted: %s", out);
 	cr_assert_not_null(strstr(out, "\"ERR_PEER\""), "%s", out);
 	cr_assert_eq(fake_count(&X.fk[HF_PROM]), 1, "a request went out unverified");
+	/* the worker's OpenSSL frees through the wiping allocator (tools/http_pool.c) */
+	{
+		char *log = hx_read(X.hx.log);
+
+		cr_expect(strstr(log, "corral-worker: OpenSSL's buffers are not wiped") == NULL,
+		    "%s", log);
+		free(log);
+	}
 	free(out);
 	free(err);
 	free(ca);

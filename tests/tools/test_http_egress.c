@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <seccomp.h>
@@ -285,6 +286,39 @@ Test(http_tls, verification_is_always_on)
 	cr_expect_eq(fake_count(&f), 1, "a request went out over an unverified connection");
 	http_client_free(c);
 	fake_stop(&f);
+}
+
+/* OpenSSL's TLS buffers (a request in clear text before encryption, a response after) are
+ * freed through the wiping allocator as libcurl's own are, in a process that initialises HTTP
+ * first as a worker does. (Criterion's own process cannot show it: its libgit2 starts
+ * OpenSSL before any test runs.) */
+Test(http_tls, tls_buffers_go_through_the_wiping_allocator)
+{
+	const char *probe = getenv("CORRAL_TLS_WIPE_PROBE");
+	char url[128], cmd[1024], out[256] = "";
+	struct fake f;
+	size_t n;
+	FILE *p;
+
+	cr_assert_not_null(probe, "CORRAL_TLS_WIPE_PROBE not set (run through meson test)");
+	cr_assert_eq(fake_start(&f, "fake_http.py", tls_args), 0);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", f.port);
+	snprintf(cmd, sizeof(cmd), "%s %s %s", probe, url, HARNESS_FAKES_DIR "/tls/ca.pem");
+	cr_assert_not_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "%s", out);
+	cr_expect_str_eq(out, "wiping 1\nok 3\nwiping 1\n");
+	cr_expect_eq(fake_count(&f), 3);
+	fake_stop(&f);
+}
+
+/* ... and the check is real: a process that allocated through OpenSSL first cannot. */
+Test(http_tls, openssl_used_first_keeps_its_allocator)
+{
+	OPENSSL_free(OPENSSL_malloc(16));
+	cr_assert_eq(http_global_init(), 0);
+	cr_expect(!http_tls_wiping());
 }
 
 static char *
