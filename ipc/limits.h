@@ -152,6 +152,7 @@
 #define LIM_PRIVD_ARGS_MAX	160		/* corral-jail argv entries in a SPAWN */
 #define LIM_PRIVD_JAILS		4096		/* jails alive per corrald connection */
 #define LIM_PRIVD_TEXT		1024		/* a refusal's reason, a forwarded kmsg record */
+#define LIM_PRIVD_OUTQ		(2 * LIM_PRIVD_JAILS + 64)	/* datagrams waiting for corrald */
 #define LIM_PRIVD_RL_AS_MAX	(64ull << 30)
 #define LIM_PRIVD_RL_NOFILE_MAX	65536ull
 #define LIM_PRIVD_RL_NPROC_MAX	65536ull

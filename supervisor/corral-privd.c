@@ -43,6 +43,12 @@ struct jail {
 	unsigned gen;		/* the connection it was spawned for */
 };
 
+/* A datagram corrald's socket had no room for yet: kept, in order, until it has. */
+struct outmsg {
+	struct privd_hdr h;
+	char *text;		/* NULL or the text after the header */
+};
+
 struct privd {
 	struct privd_rules rules;
 	char jail_path[LIM_PATH_MAX];
@@ -52,6 +58,8 @@ struct privd {
 	unsigned gen;
 	struct jail *jails;
 	size_t njails;
+	struct outmsg *out;	/* LIM_PRIVD_OUTQ slots */
+	size_t nout;
 	bool stop;
 };
 
@@ -197,14 +205,54 @@ listen_on(struct privd *p)
 /* ------------------------------------------------------------------ the peer */
 
 static int
+send_now(struct privd *p, const struct privd_hdr *h, const char *text)
+{
+	struct iovec iov[2] = { { (void *)h, sizeof(*h) },
+		{ (void *)text, text ? strlen(text) + 1 : 0 } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = text ? 2 : 1 };
+
+	return sendmsg(p->cfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+static void
+outq_clear(struct privd *p)
+{
+	for (size_t i = 0; i < p->nout; i++)
+		free(p->out[i].text);
+	p->nout = 0;
+}
+
+/* What waits, in order, while corrald's socket has room. */
+static void
+outq_flush(struct privd *p)
+{
+	size_t i = 0;
+
+	while (i < p->nout && p->cfd >= 0 && send_now(p, &p->out[i].h, p->out[i].text) == 0)
+		free(p->out[i++].text);
+	memmove(p->out, p->out + i, (p->nout - i) * sizeof(*p->out));
+	p->nout -= i;
+}
+
+/* Send to corrald, in order: a reply or an exit is never dropped because corrald was slow to
+ * read (it would wait for a jail that is gone); it waits here (LIM_PRIVD_OUTQ, more than the
+ * jails there can be). A kernel log record may be dropped when the queue is half full. */
+static int
 send_hdr(struct privd *p, struct privd_hdr h, const char *text)
 {
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)text, text ? strlen(text) + 1 : 0 } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = text ? 2 : 1 };
+	int r;
 
 	if (p->cfd < 0)
 		return -ENOTCONN;
-	return sendmsg(p->cfd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	if (p->nout == 0 && (r = send_now(p, &h, text)) != -EAGAIN)
+		return r;
+	if (p->nout == LIM_PRIVD_OUTQ || (h.op == PRIVD_KMSG && p->nout >= LIM_PRIVD_OUTQ / 2))
+		return -ENOBUFS;
+	p->out[p->nout].h = h;
+	if ((p->out[p->nout].text = text ? strdup(text) : NULL) == NULL && text)
+		return -ENOMEM;
+	p->nout++;
+	return 0;
 }
 
 static void
@@ -215,6 +263,7 @@ drop_peer(struct privd *p, const char *why)
 	plog("info", "corrald disconnected (%s): killing its %zu jails", why, p->njails);
 	close(p->cfd);
 	p->cfd = -1;
+	outq_clear(p);
 	for (size_t i = 0; i < p->njails; i++)
 		if (p->jails[i].gen == p->gen)
 			kill(p->jails[i].pid, SIGKILL);
@@ -493,7 +542,8 @@ run(struct privd *p)
 {
 	while (!p->stop) {
 		struct pollfd pf[4] = { { p->sigfd, POLLIN, 0 }, { p->lfd, POLLIN, 0 },
-			{ p->kmsg_fd, POLLIN, 0 }, { p->cfd, POLLIN, 0 } };
+			{ p->kmsg_fd, POLLIN, 0 },
+			{ p->cfd, (short)(POLLIN | (p->nout ? POLLOUT : 0)), 0 } };
 
 		if (poll(pf, p->cfd >= 0 ? 4 : 3, -1) < 0 && errno != EINTR) {
 			plog("err", "poll: %s", strerror(errno));
@@ -505,7 +555,9 @@ run(struct privd *p)
 			on_accept(p);
 		if (pf[2].revents)
 			on_kmsg(p);
-		if (p->cfd >= 0 && pf[3].revents)
+		if (p->cfd >= 0 && (pf[3].revents & POLLOUT))
+			outq_flush(p);
+		if (p->cfd >= 0 && (pf[3].revents & ~POLLOUT))
 			on_peer(p);
 	}
 }
@@ -523,7 +575,8 @@ main(int argc, char **argv)
 	p.rules.jail_path = p.jail_path;
 	if (geteuid() != 0)
 		die("%s", "must run as root (it spawns jails for other uids)");
-	if ((p.jails = calloc(LIM_PRIVD_JAILS, sizeof(*p.jails))) == NULL)
+	if ((p.jails = calloc(LIM_PRIVD_JAILS, sizeof(*p.jails))) == NULL ||
+	    (p.out = calloc(LIM_PRIVD_OUTQ, sizeof(*p.out))) == NULL)
 		die("%s", "out of memory");
 	umask(077);
 	sigemptyset(&set);
@@ -551,5 +604,6 @@ main(int argc, char **argv)
 	}
 	(void)unlink(p.sock_path);
 	free(p.jails);
+	free(p.out);
 	return 0;
 }

@@ -520,3 +520,43 @@ Test(privd_live, malformed_requests_end_the_connection)
 	cr_expect(strstr(privd_log(), "malformed request") != NULL);
 	cr_expect_eq(kill(privd_pid, 0), 0, "privd died");
 }
+
+/* corrald busy, not reading: privd's exits wait for it instead of being dropped when its
+ * socket is full (about 300 small datagrams fit), and come in the order they happened. */
+Test(privd_live, exits_wait_for_a_slow_corrald, .timeout = 120)
+{
+	enum { N = 400 };
+	struct privc *c = connect_as(PEER_UID);
+	const char *prog[] = { "/usr/bin/sleep", "2", NULL };	/* all end while we sleep */
+	static pid_t pids[N];
+	struct privd_event ev;
+	int got = 0, r;
+	int64_t end;
+
+	for (int i = 0; i < N; i++) {
+		struct spawned sp = spawn(c, "41001", prog);
+
+		cr_assert_eq(sp.r, 0, "spawn %d: %s", i, sp.why);
+		pids[i] = sp.pid;
+		close(sp.st_fd);
+		close(sp.er_fd);
+	}
+	/* not reading while they end (exits reported during the spawns were queued by the
+	 * client, and are counted too) */
+	end = now_ms() + 60000;
+	for (int i = 0; i < N && now_ms() < end; i++)	/* every jail reaped by privd */
+		while (kill(pids[i], 0) == 0 && now_ms() < end)
+			usleep(10000);
+	while ((r = privc_next(c, &ev)) == 1 || (r == 0 && got < N && now_ms() < end)) {
+		if (r == 0) {
+			usleep(10000);
+			continue;
+		}
+		if (ev.op == PRIVD_EXITED) {
+			cr_expect(WIFEXITED(ev.wstatus) && WEXITSTATUS(ev.wstatus) == 0);
+			got++;
+		}
+	}
+	cr_expect_eq(got, N, "%d of %d exits reported", got, N);
+	privc_free(c);
+}
