@@ -192,12 +192,20 @@ privc_spawn(struct privc *c, char *const *argv, const int fds[3], pid_t *jail_pi
 	}
 }
 
+/* A kill is not dropped when privd is slow to read: wait for room, as long as a reply. */
 int
 privc_kill(struct privc *c, pid_t jail_pid)
 {
 	struct privd_hdr h = { .op = PRIVD_KILL, .pid = jail_pid };
+	struct pollfd pf = { c->fd, POLLOUT, 0 };
 
-	return send(c->fd, &h, sizeof(h), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -errno : 0;
+	while (send(c->fd, &h, sizeof(h), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (errno == EAGAIN && poll(&pf, 1, PRIVC_REPLY_MS) == 0)
+			return ERR_TIMEOUT;
+	}
+	return 0;
 }
 
 int
