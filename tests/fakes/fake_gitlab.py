@@ -8,7 +8,9 @@ checks: the project is ONE segment (numeric, or the path with '/' sent as %2F), 
 keeps its '/', user-token requests carry "Authorization: Bearer" and never PRIVATE-TOKEN, the
 trigger endpoint authenticates with the form field `token` (no Authorization), per_page <= 100,
 create-pipeline variables are [{key, value[, variable_type]}] and trigger variables are
-variables[KEY]=value form fields.
+variables[KEY]=value form fields. State knobs (besides fakebase's): "project" (the path the
+project answers to beside its numeric id 42), "failure_reason" (of the failed jobs; GitLab's
+enum, e.g. runner_system_failure) and "log_error" (the trace's closing error lines, '\n'-joined).
 """
 import io
 import re
@@ -165,9 +167,21 @@ class GitLabFake(Fake):
                              'dist/app.bin': bytes(range(256))}}
         self.next_id = 1100
         self.echo_token = False
+        self.project_path = PROJECT
+        self.log_error = ('FAIL: test_rollback (expected 2, got 3)\n'
+                          'ERROR: Job failed: exit code 1')
 
     def set_state(self, state):
-        self.apply_state(state, prefix=None, echo_token=bool)
+        self.apply_state(state, prefix=None, echo_token=bool, log_error=str)
+        if 'project' in state:
+            old, self.project_path = self.project_path, str(state['project'])
+            for o in list(self.pipelines.values()) + list(self.jobs.values()) + \
+                    list(self.bridges.values()):
+                o['web_url'] = o['web_url'].replace('/%s/-/' % old, '/%s/-/' % self.project_path)
+        if 'failure_reason' in state:
+            for j in self.jobs.values():
+                if j['status'] == 'failed':
+                    j['failure_reason'] = str(state['failure_reason'])
 
     # ---------------------------------------------------------------- contract
     def find_route(self, method, raw_path):
@@ -231,7 +245,7 @@ class GitLabFake(Fake):
 
     def project(self, req):
         self.authed(req)
-        if req.params.get('id') not in (PROJECT, PROJECT_ID):
+        if req.params.get('id') not in (self.project_path, PROJECT_ID):
             raise ApiError(404, '404 Project Not Found')
 
     def page(self, req, items):
@@ -296,8 +310,7 @@ class GitLabFake(Fake):
         j = self.job_of(req)
         lines = ['\x1b[0KRunning with gitlab-runner 17.0.0\x1b[0;m']
         lines += ['\x1b[32;1m$ make test\x1b[0;m'] + ['ok %d - case %d' % (i, i) for i in range(400)]
-        lines += ['\x1b[31;1mFAIL: test_rollback (expected 2, got 3)\x1b[0;m',
-                  '\x1b[31;1mERROR: Job failed: exit code 1\x1b[0;m']
+        lines += ['\x1b[31;1m%s\x1b[0;m' % e for e in self.log_error.split('\n')]
         return 200, ('\n'.join(lines) + '\n').encode(), {
             'Content-Type': 'text/plain', 'Content-Disposition': 'attachment; filename=%d.log'
             % j['id']}

@@ -9,7 +9,8 @@ disable answer 302 to the job page; errors are HTML pages (Jetty style) with X-J
 carry X-You-Are-Authenticated-As / X-Required-Permission. Auth is HTTP Basic corral-bot:<token>;
 with an API token no crumb is needed, so a Jenkins-Crumb header or a /crumbIssuer request is a
 violation. State knobs: "context" (e.g. "/jenkins"), "queue_polls", "queue_cancel", "dup",
-"reset".
+"reset", "results" ({job full name: [result of build 1, 2, ...]}, null for one building) and
+"log_error" (the console's closing failure lines, '\n'-joined, before "Finished: <result>").
 """
 import base64
 import json
@@ -153,9 +154,14 @@ class JenkinsFake(Fake):
                     j['builds'][6] = {'result': None, 'building': True}
         self.queue = {}
         self.next_q = 500
+        self.log_error = 'test_migrate ... FAILED\nERROR: script returned exit code 2'
 
     def set_state(self, state):
-        self.apply_state(state, context=None, queue_polls=None, queue_cancel=None, dup=None)
+        self.apply_state(state, context=None, queue_polls=None, queue_cancel=None, dup=None,
+                         log_error=str)
+        for name, results in state.get('results', {}).items():
+            self.jobs[name]['builds'] = {n + 1: {'result': res, 'building': res is None}
+                                         for n, res in enumerate(results)}
 
     # ---------------------------------------------------------------- contract
     def find_route(self, method, raw_path):
@@ -261,11 +267,30 @@ class JenkinsFake(Fake):
                           'color': 'blue' if 'builds' in self.jobs[k] else None} for k in kids]
             return o
         b = j['builds']
+        done = [n for n in b if not b[n]['building']]
+
+        def ref(nums, result=False):
+            """A permalink as Jenkins exports it (null when no build fits); the fake applies
+            no nested tree selection, so lastCompletedBuild carries its result always."""
+            if not nums:
+                return None
+            r = {'_class': 'hudson.model.FreeStyleBuild', 'number': max(nums),
+                 'url': self.job_url(req, name) + '%d/' % max(nums)}
+            if result:
+                r['result'] = b[max(nums)]['result']
+            return r
+        last = b[max(done)]['result'] if done else None
+        color = {'FAILURE': 'red', 'UNSTABLE': 'yellow', 'ABORTED': 'aborted'}.get(last, 'blue') \
+            if done else 'notbuilt'
+        if b and b[max(b)]['building']:
+            color += '_anime'
         o.update({'buildable': not j['disabled'],
-                  'color': 'disabled' if j['disabled'] else 'blue', 'inQueue': False,
+                  'color': 'disabled' if j['disabled'] else color, 'inQueue': False,
                   'nextBuildNumber': max(b) + 1 if b else 1,
-                  'lastBuild': {'_class': 'hudson.model.FreeStyleBuild', 'number': max(b),
-                                'url': self.job_url(req, name) + '%d/' % max(b)} if b else None,
+                  'lastBuild': ref(list(b)),
+                  'lastCompletedBuild': ref(done, True),
+                  'lastSuccessfulBuild': ref([n for n in done if b[n]['result'] == 'SUCCESS']),
+                  'lastFailedBuild': ref([n for n in done if b[n]['result'] == 'FAILURE']),
                   'builds': [{'number': n, 'url': self.job_url(req, name) + '%d/' % n}
                              for n in sorted(b, reverse=True)][:20],
                   'property': [{'_class': 'hudson.model.ParametersDefinitionProperty',
@@ -300,8 +325,7 @@ class JenkinsFake(Fake):
         lines = ['Started by user admin', 'Running as SYSTEM',
                  'Building in workspace /var/jenkins_home/workspace/%s' % name]
         lines += ['[Pipeline] sh', '+ make test'] + ['test %d ... ok' % i for i in range(500)]
-        lines += ['test_migrate ... FAILED', 'ERROR: script returned exit code 2',
-                  'Finished: %s' % (b['result'] or 'RUNNING')]
+        lines += self.log_error.split('\n') + ['Finished: %s' % (b['result'] or 'RUNNING')]
         return 200, ('\n'.join(lines) + '\n').encode(), {'Content-Type': 'text/plain;charset=UTF-8'}
 
     def handle_get_queue(self, req):

@@ -31,7 +31,9 @@ Log: one JSON object per API request, written and flushed before the answer:
   {"n", "method", "path", "query" (name -> last value), "raw_query", "absolute_form" (the
    request line carried a full URL, as an HTTP proxy forwards it), "content_type", "accept",
    "body" (parsed JSON, or text), "auth" ("none"|"ok"|"bad"), "user_agent", "status", "mode"}
-Control (never logged): POST /__fake/control {"mode": M} ; GET /__fake/state (all objects).
+Control (never logged): POST /__fake/control {"mode": M, "reset": true, "objects": [...]}
+(objects: whole Flux objects added or replaced by kind/namespace/name, their namespaces
+becoming known); GET /__fake/state (all objects).
 
 Modes: ok (default), forbidden (every resource request: 403 Status; discovery still works),
 down (reads the request, then closes the connection without an answer), never-ready,
@@ -207,6 +209,7 @@ class State:
         self.pending = {}       # key -> (due time, token)
         self.n = 0
         self.rv = 10
+        self.namespaces = set(NAMESPACES)
 
     def settle_due(self):
         now = time.time()
@@ -347,6 +350,11 @@ class Handler(BaseHTTPRequestHandler):
                 if c.get('reset'):
                     st.objects = initial_objects()
                     st.pending = {}
+                    st.namespaces = set(NAMESPACES)
+                for o in c.get('objects', []):
+                    md = o['metadata']
+                    st.objects[(o['kind'], md['namespace'], md['name'])] = copy.deepcopy(o)
+                    st.namespaces.add(md['namespace'])
             return self._send(200, {'ok': True, 'mode': st.mode})
         if path == '/__fake/state':
             with st.lock:
@@ -499,7 +507,7 @@ class Handler(BaseHTTPRequestHandler):
     def _namespace(self, method, name):
         if self.server.state.mode == 'forbidden':
             return self._forbidden('get', 'namespaces', '', None)
-        if method != 'GET' or name not in NAMESPACES:
+        if method != 'GET' or name not in self.server.state.namespaces:
             return 404, status_body(404, 'NotFound', 'namespaces "%s" not found' % name,
                                     {'name': name, 'kind': 'namespaces'}), 'application/json'
         return 200, {'apiVersion': 'v1', 'kind': 'Namespace',
