@@ -542,6 +542,7 @@ fx_shape(const json_t *obj)
 	const char *reason, *message, *st = fx_ready(obj, &reason, &message);
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
 	const char *last = json_string_value(jpath(obj, "status", "lastHandledReconcileAt", NULL));
+	const char *att;
 	json_t *o = json_object(), *ready;
 
 	if (o == NULL)
@@ -556,6 +557,10 @@ fx_shape(const json_t *obj)
 	set_str(o, "reason", reason);
 	set_str(o, "message", message);
 	set_str(o, "revision", revision_of(obj));
+	/* an object stuck behind its source: Flux tried a newer revision than the one applied */
+	att = json_string_value(jpath(obj, "status", "lastAttemptedRevision", NULL));
+	if (att != NULL && revision_of(obj) != NULL && strcmp(att, revision_of(obj)) != 0)
+		set_str(o, "attempted_revision", att);
 	json_object_set_new(o, "suspended", json_boolean(fx_suspended(obj)));
 	if (last == NULL) {
 		json_t *c, *conds = jpath(obj, "status", "conditions", NULL);

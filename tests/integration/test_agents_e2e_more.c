@@ -453,7 +453,8 @@ Test(agents_e2e_more, pipeline_doctor_jenkins)
 	check_clean(F_JK);
 }
 
-/* A production Kustomization that is not Ready (added to the fake's objects). */
+/* A production Kustomization that is not Ready, its applied revision behind the one Flux last
+ * attempted (added to the fake's objects). */
 static const char prod_payments[] = "{\"objects\": [{\"apiVersion\": "
     "\"kustomize.toolkit.fluxcd.io/v1\", \"kind\": \"Kustomization\", \"metadata\": "
     "{\"name\": \"payments\", \"namespace\": \"apps-prod\", \"uid\": \"uid-ks-prod-payments\", "
@@ -464,7 +465,9 @@ static const char prod_payments[] = "{\"objects\": [{\"apiVersion\": "
     "[{\"type\": \"Ready\", \"status\": \"False\", \"reason\": \"HealthCheckFailed\", "
     "\"message\": \"health check failed after 5m0s: timeout waiting for: "
     "[Deployment/apps-prod/payments-api status: 'InProgress']\", \"lastTransitionTime\": "
-    "\"2025-06-01T10:00:00Z\", \"observedGeneration\": 1}]}}]}";
+    "\"2025-06-01T10:00:00Z\", \"observedGeneration\": 1}], \"lastAppliedRevision\": "
+    "\"main@sha1:0a1b2c3d4e5f60718293a4b5c6d7e8f901234567\", \"lastAttemptedRevision\": "
+    "\"main@sha1:7e4f1a9c0b2d3e5f60718293a4b5c6d7e8f9012\"}}]}";
 
 /* The body of the one merge patch of path (asserts there is exactly one; new reference). */
 static json_t *
@@ -488,7 +491,8 @@ kube_patch(const char *path)
 }
 
 /* drift-detector over Flux: apps-dev/podinfo is not Ready (kustomize build failed) because its
- * GitRepository failed to check out, and apps-prod/payments failed its health check. Read
+ * GitRepository failed to check out, and apps-prod/payments failed its health check on a newer
+ * revision than the one applied (the list must show both: attempted_revision). Read
  * through the exec worker's real kubectl, the agent lists the Kustomizations, reads podinfo and
  * the apps-dev sources, reconciles the GitRepository and then the Kustomization (the example
  * rule drift-flux-reconcile covers flux-system, apps-dev and apps-staging): each gets the one
@@ -524,7 +528,8 @@ Test(agents_e2e_more, drift_detector_flux)
 	check_answer(res, "| Kustomization apps-dev/podinfo | GitRepository podinfo checkout failed "
 	    "| auto-remediable | reconciled source and kustomization (rule drift-flux-reconcile) | "
 	    "Ready |");
-	check_answer(res, "| Kustomization apps-prod/payments | health check failed | "
+	check_answer(res, "| Kustomization apps-prod/payments | health check failed, applied 0a1b2c3 "
+	    "behind attempted 7e4f1a9 | "
 	    "review-required | denied by policy | not changed |");
 	json_decref(res);
 	check_decisions("drift-detector", dec, sizeof(dec) / sizeof(dec[0]));
