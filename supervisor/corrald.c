@@ -133,6 +133,35 @@ sup_agent_def_json(struct sup *s, const struct worker *w)
 	return json_pack("{s:s, s:s}", "name", w->agent, "tenant", w->tenant);
 }
 
+bool
+sup_agent_lists(struct sup *s, const struct worker *w, const char *family, const char *op,
+    char *why, size_t whylen)
+{
+	(void)s;	/* the definitions live here, beside the configuration they came from */
+	for (size_t i = 0; w && w->agent && i < nagent_slots; i++) {
+		const struct agent_slot *a = &agent_slots[i];
+
+		if (strcmp(slot_name(a), w->agent) != 0 || strcmp(a->cfg->tenant, w->tenant) != 0)
+			continue;
+		if (a->def == NULL)
+			return true;
+		for (size_t t = 0; t < a->def->ntools; t++) {
+			const struct agent_tool *at = &a->def->tools[t];
+
+			if (strcmp(at->family, family) != 0)
+				continue;
+			for (size_t k = 0; k < at->nops; k++)
+				if (strcmp(at->ops[k], op) == 0)
+					return true;
+		}
+		snprintf(why, whylen, "%s.%s is not among the tools of agent %s (%s)", family, op,
+		    w->agent, a->def->file ? a->def->file : "its definition");
+		return false;
+	}
+	snprintf(why, whylen, "agent %s is no longer configured", w && w->agent ? w->agent : "?");
+	return false;
+}
+
 int worker_plan_agent(struct sup *s, const char *agent, const char *tenant);
 int worker_plan_family(struct sup *s, const char *family, const char *tenant);
 const struct cfg_agent *sup_agent_cfg(struct sup *s, const char *agent, const char *tenant);

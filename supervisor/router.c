@@ -314,6 +314,17 @@ worker_usable(const struct worker *w)
 	return w != NULL && w->state == WS_READY && w->verified;
 }
 
+/* An agent calls only what its own file lists (tools:), whatever a policy would allow: the
+ * file is the agent's least privilege, the policy the site's. */
+static enum dec
+agent_tools_deny(json_t *rec, const char *reason)
+{
+	json_object_set_new(rec, "decision", json_string("deny"));
+	json_object_set_new(rec, "rules", json_pack("[s]", "builtin:agent-tools"));
+	json_object_set_new(rec, "reason", json_string(reason));
+	return DEC_DENY;
+}
+
 void
 router_call(struct sup *s, const struct origin *o, struct msg *m)
 {
@@ -349,6 +360,9 @@ router_call(struct sup *s, const struct origin *o, struct msg *m)
 		json_object_set_new(rec, "dry_run", json_true());
 	if (strcmp(f->name, "model") == 0)
 		d = sup_model_decide(s, o, rec, reason, sizeof(reason));
+	else if (o->kind == ORIGIN_AGENT && !sup_agent_lists(s, o->agent, f->name, op->name,
+	    reason, sizeof(reason)))
+		d = agent_tools_deny(rec, reason);
 	else
 		d = sup_decide(s, o, f, op, args, m->dry_run, rec, reason, sizeof(reason));
 	if (d != DEC_ALLOW) {

@@ -154,6 +154,11 @@ struct origin {
 	bool admin;
 };
 void router_call(struct sup *s, const struct origin *o, struct msg *m);
+/* Does the agent running in w list family.op among its tools? True when it has no definition
+ * file to hold it to (an external program configured without one). False, with the reason,
+ * when the file does not list it or the agent is no longer configured. corrald.c. */
+bool sup_agent_lists(struct sup *s, const struct worker *w, const char *family, const char *op,
+    char *why, size_t whylen);
 void router_from_worker(struct sup *s, struct worker *w, struct msg *m);
 void router_worker_gone(struct sup *s, struct worker *w, const char *why);
 void router_origin_gone(struct sup *s, const void *origin_obj);

@@ -75,3 +75,55 @@ Test(agent_relay, calls_cross_the_supervisor)
 	cr_assert(strstr(audit, "\"rules\":[\"no-crash\"]"), "%s", audit);
 	free(audit);
 }
+
+/* An agent calls only what its file lists: echo.store is allowed to every agent by the
+ * policy, but narrow lists echo.echo alone, so corrald refuses it before the policy
+ * (builtin:agent-tools), audits the refusal with the file named, and nothing runs. */
+Test(agent_relay, the_agents_own_tool_list_binds_it)
+{
+	const char *run[] = { "-o", "json", "run", "narrow",
+		"{\"calls\":[{\"tool\":\"echo\",\"op\":\"echo\",\"args\":{\"msg\":\"listed\"}},"
+		"{\"tool\":\"echo\",\"op\":\"store\",\"args\":{\"value\":\"unlisted\"}}]}", NULL };
+	char *out = NULL, *audit;
+	json_t *j, *res;
+
+	hx_config(&h,
+	    "tenants:\n  demo: { uid: 41001, families: [echo] }\n"
+	    "agents:\n  - { file: narrow.yaml, tenant: demo }\n"
+	    "policies: [policy.yaml]\n");
+	hx_file(&h, "narrow.yaml",
+	    "apiVersion: corral.dev/v1\nkind: Agent\nmetadata: { name: narrow }\n"
+	    "spec:\n  model: google:gemini-2.5-flash\n  tools:\n    - echo: [echo]\n"
+	    "  system_prompt: relay\n", 0644);
+	hx_file(&h, "policy.yaml",
+	    "apiVersion: corral.dev/v1\nkind: Policy\nmetadata: { name: p }\nspec:\n"
+	    "  tenant: demo\n  rules:\n"
+	    "    - { id: agents-echo-all, effect: allow, principals: [\"agent:*\"], tool: echo, "
+	    "operations: [\"*\"] }\n", 0644);
+	hx_start(&h, 2);
+	cr_assert_eq(hx_ctl(&h, &out, run), 0, "%s", out);
+	j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s", out);
+	res = json_object_get(j, "results");
+	cr_assert_eq(json_array_size(res), 2, "%s", out);
+	cr_expect(json_is_true(json_object_get(json_array_get(res, 0), "ok")), "%s", out);
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(res, 1), "error")),
+	    "ERR_DENIED", "%s", out);
+	cr_expect(strstr(out, "echo.store is not among the tools of agent narrow") != NULL, "%s",
+	    out);
+	json_decref(j);
+	free(out);
+	cr_assert_eq(hx_stop(&h), 0);
+	audit = hx_read(h.audit);
+	cr_expect(strstr(audit, "\"op\":\"store\"") && strstr(audit, "\"builtin:agent-tools\""),
+	    "%s", audit);
+	cr_expect(strstr(audit, "\"outcome\":\"ok\"") != NULL, "the listed call ran: %s", audit);
+	{
+		int store_records = 0;
+
+		for (char *l = strtok(audit, "\n"); l; l = strtok(NULL, "\n"))
+			store_records += strstr(l, "\"op\":\"store\"") != NULL;
+		cr_expect_eq(store_records, 1, "echo.store went further than its refusal");
+	}
+	free(audit);
+}

@@ -402,9 +402,9 @@ Test(agents_e2e_more, pipeline_doctor_gitlab)
 /* pipeline-doctor over Jenkins: team-a/apps/build's last build (5) failed because its agent
  * linux-1 went offline during the build. The agent reads the job (red), the last failed build,
  * its console log, the queue (empty) and the nodes (linux-1 offline, "Connection was broken").
- * The rebuild it then tries is denied: pipeline-doctor's example policy starts no Jenkins
- * builds (and trigger_build is not among its tools: the tool list is no permission, the
- * policy decides), so Jenkins gets no POST at all. */
+ * The rebuild it then tries is denied before any policy: trigger_build is not among
+ * pipeline-doctor's tools (corrald holds an agent to its file's list, builtin:agent-tools;
+ * its example policy would not allow it either), so Jenkins gets no POST at all. */
 Test(agents_e2e_more, pipeline_doctor_jenkins)
 {
 	static const struct want_call calls[] = {
@@ -421,7 +421,8 @@ Test(agents_e2e_more, pipeline_doctor_jenkins)
 		  "\"5\"" },
 		{ "jenkins", "get_queue", "allow", "doctor-jenkins-read", "job_name", "(none)" },
 		{ "jenkins", "get_nodes", "allow", "doctor-jenkins-read", "job_name", "(none)" },
-		{ "jenkins", "trigger_build", "deny", NULL, "job_name", "\"team-a/apps/build\"" },
+		{ "jenkins", "trigger_build", "deny", "builtin:agent-tools", "job_name",
+		  "\"team-a/apps/build\"" },
 	};
 	const char *const job = "/job/team-a/job/apps/job/build";
 	char path[200];
