@@ -483,12 +483,12 @@ static const char *
 revision_of(const json_t *obj)
 {
 	static const char *const paths[][2] = {
-		{ "lastAppliedRevision", NULL }, { "artifact", "revision" },
-		{ "lastAttemptedRevision", NULL }, { NULL, NULL }
+		{ "lastAppliedRevision", NULL }, { "artifact", "revision" }, { NULL, NULL }
 	};
 	const char *s;
 	json_t *h;
 
+	/* what is applied (or, for a source, served): never the revision Flux only tried */
 	for (size_t i = 0; paths[i][0]; i++)
 		if ((s = json_string_value(jpath(obj, "status", paths[i][0], paths[i][1]))))
 			return s;
@@ -557,9 +557,10 @@ fx_shape(const json_t *obj)
 	set_str(o, "reason", reason);
 	set_str(o, "message", message);
 	set_str(o, "revision", revision_of(obj));
-	/* an object stuck behind its source: Flux tried a newer revision than the one applied */
+	/* an object stuck behind its source: Flux tried another revision than the one applied
+	 * (or has applied none yet) */
 	att = json_string_value(jpath(obj, "status", "lastAttemptedRevision", NULL));
-	if (att != NULL && revision_of(obj) != NULL && strcmp(att, revision_of(obj)) != 0)
+	if (att != NULL && (revision_of(obj) == NULL || strcmp(att, revision_of(obj)) != 0))
 		set_str(o, "attempted_revision", att);
 	json_object_set_new(o, "suspended", json_boolean(fx_suspended(obj)));
 	if (last == NULL) {
