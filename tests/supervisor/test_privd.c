@@ -523,7 +523,9 @@ Test(privd_live, malformed_requests_end_the_connection)
 
 /* corrald busy, not reading: privd's exits wait for it instead of being dropped when its
  * socket is full (about 300 small datagrams fit), and come in the order they happened. */
-Test(privd_live, exits_wait_for_a_slow_corrald, .timeout = 120)
+TestSuite(privd_load, .init = start_privd, .fini = stop_privd, .timeout = 120);
+
+Test(privd_load, exits_wait_for_a_slow_corrald)
 {
 	enum { N = 400 };
 	struct privc *c = connect_as(PEER_UID);
