@@ -146,6 +146,8 @@
 #define LIM_JAIL_ENV_MAX	64		/* --env entries */
 #define LIM_JAIL_ARGS_MAX	256		/* argv entries of the jailed program */
 
+#define LIM_TENANT_UIDS		65536u		/* uids: FIRST-LAST, one per worker */
+
 /* --- corral-privd (supervisor/privd*): what the monitor lets corrald ask for --- */
 #define LIM_PATH_MAX		4096		/* a path in a privd request */
 #define LIM_PRIVD_MSG		(32u << 10)	/* one request datagram */

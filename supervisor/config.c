@@ -1,4 +1,5 @@
 /* corral.yaml loader: ydoc tree -> struct config, every problem reported with its position. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -175,10 +176,43 @@ load_limits(struct ld *l, const struct ydoc_node *m, struct cfg_limits *lim)
 	return 0;
 }
 
+/* uids: FIRST-LAST: every worker of the tenant gets a uid of its own from the range (its
+ * gid the same number unless gid: names a shared one). */
+static void
+load_uid_range(struct ld *l, const struct ydoc_node *t, const struct ydoc_node *n,
+    struct cfg_tenant *ten)
+{
+	unsigned long lo, hi;
+	char *end;
+
+	if (ydoc_get(t, "uid") != NULL) {
+		ydoc_errf(l->e, l->d, n, "uid and uids exclude each other");
+		return;
+	}
+	if (n->type != YDOC_SCALAR) {
+		ydoc_errf(l->e, l->d, n, "uids must be FIRST-LAST (e.g. 41100-41163)");
+		return;
+	}
+	errno = 0;
+	lo = strtoul(n->str, &end, 10);
+	if (*end == '-')
+		hi = strtoul(end + 1, &end, 10);
+	else
+		hi = 0;
+	if (errno || *end || !isdigit((unsigned char)n->str[0]) || lo == 0 || hi < lo ||
+	    hi > 4294967294UL || hi - lo >= LIM_TENANT_UIDS) {
+		ydoc_errf(l->e, l->d, n, "uids must be FIRST-LAST, 0 < FIRST <= LAST, at most %u uids",
+		    LIM_TENANT_UIDS);
+		return;
+	}
+	ten->uid = (uid_t)lo;
+	ten->uid_last = (uid_t)hi;
+}
+
 static int
 load_tenants(struct ld *l, const struct ydoc_node *m)
 {
-	static const char *const keys[] = { "uid", "gid", "limits", "families", NULL };
+	static const char *const keys[] = { "uid", "uids", "gid", "limits", "families", NULL };
 	struct config *c = l->c;
 
 	if (ydoc_want(l->e, l->d, m, YDOC_MAP) < 0)
@@ -202,9 +236,13 @@ load_tenants(struct ld *l, const struct ydoc_node *m)
 		ydoc_check_keys(l->e, l->d, t, keys);
 		if ((n = ydoc_get(t, "uid")) != NULL && ydoc_int(l->e, l->d, n, 1, 4294967294LL, &v) == 0)
 			ten->uid = (uid_t)v;
+		if ((n = ydoc_get(t, "uids")) != NULL)
+			load_uid_range(l, t, n, ten);
 		ten->gid = ten->uid;
-		if ((n = ydoc_get(t, "gid")) != NULL && ydoc_int(l->e, l->d, n, 1, 4294967294LL, &v) == 0)
+		if ((n = ydoc_get(t, "gid")) != NULL && ydoc_int(l->e, l->d, n, 1, 4294967294LL, &v) == 0) {
 			ten->gid = (gid_t)v;
+			ten->gid_set = true;
+		}
 		if ((n = ydoc_get(t, "limits")) != NULL)
 			load_limits(l, n, &ten->limits);
 		get_str_list(l, t, "families", &ten->families, &ten->nfamilies);
@@ -571,11 +609,22 @@ check_refs(struct ld *l)
 	struct ydoc_node pos;
 
 	for (size_t i = 0; i < c->ntenants; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(c->tenants[i].name, c->tenants[j].name) == 0) {
-				at(&pos, c->tenants[i].line, c->tenants[i].col);
-				ydoc_errf(l->e, l->d, &pos, "duplicate tenant '%s'", c->tenants[i].name);
-			}
+		for (size_t j = 0; j < i; j++) {
+			const struct cfg_tenant *a = &c->tenants[i], *b = &c->tenants[j];
+			uid_t alast = a->uid_last ? a->uid_last : a->uid;
+			uid_t blast = b->uid_last ? b->uid_last : b->uid;
+
+			at(&pos, a->line, a->col);
+			if (strcmp(a->name, b->name) == 0)
+				ydoc_errf(l->e, l->d, &pos, "duplicate tenant '%s'", a->name);
+			/* one uid, one tenant: a shared uid would let tenants signal and trace each
+			 * other's workers (two tenants on one uid stay allowed, as before) */
+			else if ((a->uid_last || b->uid_last) && a->uid && b->uid &&
+			    a->uid <= blast && b->uid <= alast)
+				ydoc_errf(l->e, l->d, &pos,
+				    "tenant '%s': its uids overlap those of tenant '%s'", a->name,
+				    b->name);
+		}
 	for (size_t i = 0; i < c->ncreds; i++) {
 		struct cfg_credential *cr = &c->creds[i];
 

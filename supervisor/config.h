@@ -27,7 +27,9 @@ struct cfg_limits {
 struct cfg_tenant {
 	char *name;
 	uid_t uid;			/* worker uid when corrald runs as root; 0 = default */
+	uid_t uid_last;			/* uids: uid..uid_last, one per worker; 0 = one uid */
 	gid_t gid;
+	bool gid_set;			/* gid: given (shared by a uids range's workers) */
 	struct cfg_limits limits;
 	char **families;		/* endpoint-less families to run (e.g. echo) */
 	size_t nfamilies;

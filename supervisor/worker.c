@@ -93,6 +93,35 @@ worker_agent(struct sup *s, const char *agent, const char *tenant)
 	return NULL;
 }
 
+/* The ids a new worker of tenant t runs as: the tenant's uid, or, with a uids range, the
+ * lowest one no worker of this corrald holds (a removed worker keeps its uid until corrald
+ * restarts, so that its stray processes can never be mistaken for a newcomer's). False when
+ * the range is used up. */
+static bool
+tenant_ids(struct sup *s, const struct cfg_tenant *t, uid_t *uid, gid_t *gid)
+{
+	*uid = t ? t->uid : 0;
+	*gid = t ? t->gid : 0;
+	if (t == NULL || t->uid_last == 0 || s->cfg->shared_isolation)
+		return true;
+	for (uid_t u = t->uid;; u++) {
+		bool used = false;
+
+		for (size_t i = 0; i < s->nworkers && !used; i++)
+			used = s->workers[i]->uid == u;
+		if (!used) {
+			*uid = u;
+			*gid = t->gid_set ? t->gid : (gid_t)u;
+			return true;
+		}
+		if (u == t->uid_last)
+			break;
+	}
+	log_kv(LOG_ERR, "tenant's uids are used up: a worker is not started", "tenant", t->name,
+	    NULL);
+	return false;
+}
+
 /* Which workers the config asks for: per tenant, every family with an endpoint for it (or a
  * shared endpoint) plus the tenant's endpoint-less families; with isolation: shared, one
  * worker per family. Agents: one worker each. */
@@ -104,6 +133,8 @@ worker_plan(struct sup *s)
 	for (size_t t = 0; t < c->ntenants; t++) {
 		const struct cfg_tenant *ten = &c->tenants[t];
 		const char *tname = c->shared_isolation ? "shared" : ten->name;
+		uid_t uid;
+		gid_t gid;
 		size_t nf;
 		const struct tool_family *const *fams = tool_families(&nf);
 
@@ -122,9 +153,13 @@ worker_plan(struct sup *s)
 				continue;
 			if (worker_for(s, fams[i]->name, tname) != NULL)
 				continue;
-			if (worker_new(s, fams[i]->kind, fams[i], tname, NULL,
-			    c->shared_isolation ? 0 : ten->uid,
-			    c->shared_isolation ? 0 : ten->gid) == NULL)
+			if (c->shared_isolation) {
+				uid = 0;
+				gid = 0;
+			} else if (!tenant_ids(s, ten, &uid, &gid)) {
+				continue;
+			}
+			if (worker_new(s, fams[i]->kind, fams[i], tname, NULL, uid, gid) == NULL)
 				return -ENOMEM;
 		}
 	}
@@ -1144,19 +1179,26 @@ worker_plan_family(struct sup *s, const char *family, const char *tenant)
 	const struct cfg_tenant *t = config_tenant(s->cfg, tenant);
 	const struct tool_family *f = tool_family_find(family);
 
+	uid_t uid;
+	gid_t gid;
+
 	if (f == NULL)
 		return ERR_UNKNOWN;
-	return worker_new(s, f->kind, f, tenant, NULL, t ? t->uid : 0, t ? t->gid : 0) ? 0 :
-	    -ENOMEM;
+	if (!tenant_ids(s, t, &uid, &gid))
+		return 0;
+	return worker_new(s, f->kind, f, tenant, NULL, uid, gid) ? 0 : -ENOMEM;
 }
 
 int
 worker_plan_agent(struct sup *s, const char *agent, const char *tenant)
 {
 	const struct cfg_tenant *t = config_tenant(s->cfg, tenant);
+	uid_t uid;
+	gid_t gid;
 
-	return worker_new(s, TOOL_KIND_AGENT, NULL, tenant, agent, t ? t->uid : 0,
-	    t ? t->gid : 0) ? 0 : -ENOMEM;
+	if (!tenant_ids(s, t, &uid, &gid))
+		return 0;
+	return worker_new(s, TOOL_KIND_AGENT, NULL, tenant, agent, uid, gid) ? 0 : -ENOMEM;
 }
 
 /* ---------------------------------------------------------------- SIGSYS reports */

@@ -59,6 +59,31 @@ Test(corrald, check_reports_positions)
 	free(out);
 }
 
+/* uids: ranges are checked where they are written: uid and uids together, a range that is
+ * not FIRST-LAST, tenants whose uids overlap. */
+Test(corrald, check_reports_uid_ranges)
+{
+	char *out = NULL;
+	const char *av[] = { NULL, "-c", NULL, "--check", NULL };
+
+	hx_config(&h, "tenants:\n"
+	    "  a: { uid: 41001, uids: 41010-41019 }\n"
+	    "  b: { uids: 41030-41020 }\n"
+	    "  c: { uids: 41100-41199 }\n"
+	    "  d: { uids: 41150-41160 }\n"
+	    "  e: { uid: 41199 }\n");
+	av[0] = hx_bin("corrald");
+	av[2] = h.cfg;
+	cr_assert_eq(hx_run(&out, av), 2, "%s", out);
+	cr_expect(strstr(out, "corral.yaml:5:26: uid and uids exclude each other"), "%s", out);
+	cr_expect(strstr(out, "corral.yaml:6:14: uids must be FIRST-LAST"), "%s", out);
+	cr_expect(strstr(out, "corral.yaml:8:3: tenant 'd': its uids overlap those of tenant 'c'"),
+	    "%s", out);
+	cr_expect(strstr(out, "corral.yaml:9:3: tenant 'e': its uids overlap those of tenant 'c'"),
+	    "%s", out);
+	free(out);
+}
+
 /* The echo worker comes up confined and verified, and a call goes through. */
 Test(corrald, echo_call_and_status)
 {

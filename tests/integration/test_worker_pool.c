@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,5 +124,81 @@ Test(worker_pool, stop_with_slow_calls_in_flight)
 	kill(h.pid, SIGTERM);
 	for (int i = 0; i < 4; i++)
 		cr_assert(wait_ok(slow[i]), "in-flight call %d lost its answer", i);
+	cr_assert_eq(hx_stop(&h), 0);
+}
+
+/* uids: FIRST-LAST gives every worker of the tenant a uid of its own (docs/PERFORMANCE.md,
+ * F10): RLIMIT_NPROC counts a uid's tasks host-wide, so with one shared uid a pids limit of
+ * 32 holds no more than two agents (~14 threads each) next to the echo worker (~18); with a
+ * uid each, all come up. Each agent's state directory is its own uid's. A reload that asks
+ * for one worker more than the range holds starts it not, and says why. */
+static const char *const agent_file =
+    "apiVersion: corral.dev/v1\nkind: Agent\nmetadata: { name: %s }\n"
+    "spec:\n  model: google:gemini-2.5-flash\n  tools: [echo]\n  system_prompt: x\n";
+
+static void
+uids_config(struct hx *hx, int nagents)
+{
+	char body[2048], f[256], name[32];
+	size_t off;
+
+	off = (size_t)snprintf(body, sizeof(body), "runtime_dir: %s/run\nstate_dir: %s/state\n"
+	    "libexec_dir: %s\ntenants:\n  demo: { uids: 41200-41203, families: [echo], "
+	    "limits: { pids: 32 } }\nagents:\n", hx->dir, hx->dir, getenv("CORRAL_LIBEXEC"));
+	for (int i = 0; i < nagents; i++) {
+		snprintf(name, sizeof(name), "a%d", i);
+		snprintf(f, sizeof(f), agent_file, name);
+		snprintf(body + off, sizeof(body) - off, "  - { file: %s.yaml, tenant: demo }\n", name);
+		off = strlen(body);
+		snprintf(name, sizeof(name), "a%d.yaml", i);
+		hx_file(hx, name, f, 0644);
+	}
+	hx_file(hx, "corral.yaml", body, 0600);
+}
+
+Test(worker_pool, a_uid_per_worker_from_the_tenants_range)
+{
+	json_t *st, *w;
+	uid_t seen[4] = { 0 };
+	size_t i, n = 0;
+	char path[512], *log;
+	struct stat sb;
+
+	hx_config(&h, "tenants: {}\n");
+	uids_config(&h, 3);
+	hx_start(&h, 4);
+	st = hx_status(&h);
+	json_array_foreach(json_object_get(st, "workers"), i, w) {
+		json_int_t uid = json_integer_value(json_object_get(json_object_get(w,
+		    "confinement"), "uid"));
+
+		cr_expect_str_eq(json_string_value(json_object_get(w, "state")), "ready");
+		cr_assert(uid >= 41200 && uid <= 41203, "uid %lld outside the range",
+		    (long long)uid);
+		for (size_t k = 0; k < n; k++)
+			cr_expect_neq(seen[k], (uid_t)uid, "uid %lld given twice", (long long)uid);
+		if (n < 4)
+			seen[n++] = (uid_t)uid;
+		if (strncmp(json_string_value(json_object_get(w, "name")), "agent-", 6) == 0) {
+			snprintf(path, sizeof(path), "%s/state/agents/demo/%s", h.dir,
+			    json_string_value(json_object_get(w, "name")) + 6);
+			*strchr(path + strlen(h.dir), '@') = '\0';
+			cr_expect(stat(path, &sb) == 0 && sb.st_uid == (uid_t)uid,
+			    "%s is not its agent's (uid %lld)", path, (long long)uid);
+		}
+	}
+	cr_expect_eq(n, 4);
+	json_decref(st);
+	/* a fourth agent: five workers for four uids */
+	uids_config(&h, 4);
+	kill(h.pid, SIGHUP);
+	usleep(1500000);
+	st = hx_status(&h);
+	cr_expect_null(hx_worker(st, "agent-a3@demo"), "a worker beyond the range");
+	cr_expect_not_null(hx_worker(st, "agent-a2@demo"));
+	json_decref(st);
+	log = hx_read(h.log);
+	cr_expect(strstr(log, "tenant's uids are used up") != NULL, "%s", log);
+	free(log);
 	cr_assert_eq(hx_stop(&h), 0);
 }
