@@ -171,6 +171,22 @@ agent_policy_tools(struct sup *s, const struct origin *o)
 	json_t *j;
 
 	j = sup_policy_tools(s, o->tenant, o->principal, false);
+	/* what the agent's own file lists, too: the router refuses the rest (builtin:agent-tools) */
+	{
+		json_t *tools = json_object_get(j, "tools");
+		char why[256];
+
+		for (size_t i = 0; i < json_array_size(tools);) {
+			json_t *t = json_array_get(tools, i);
+
+			if (sup_agent_lists(s, o->agent, json_string_value(json_object_get(t, "tool")),
+			    json_string_value(json_object_get(t, "op")), why, sizeof(why)) ||
+			    strcmp(json_string_value(json_object_get(t, "tool")), "model") == 0)
+				i++;
+			else
+				json_array_remove(tools, i);
+		}
+	}
 	r.result = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (r.result)

@@ -304,3 +304,39 @@ Test(extagent, config_is_strict)
 	cr_expect_eq(hx_run(&out, av), 0, "%s", out);
 	free(out);
 }
+
+/* An external program configured with a file is held to the file's tools too: the policy
+ * allows echo.echo and echo.crash to every agent, the file lists echo.echo only; tools/list
+ * shows what both allow, and the crash the program asks for anyway is refused before the
+ * policy (builtin:agent-tools). */
+Test(extagent, the_file_s_tool_list_binds_a_program)
+{
+	char *out = NULL;
+	json_t *j, *t;
+	size_t i;
+	bool listed_echo = false, listed_crash = false;
+
+	setup("  - { name: pyagent, tenant: demo, exec: ext_agent.py, protocol: mcp, "
+	    "file: narrow.yaml }");
+	hx_file(&h, "narrow.yaml", "apiVersion: corral.dev/v1\nkind: Agent\n"
+	    "metadata: { name: pyagent }\nspec:\n  model: google:gemini-2.5-flash\n  tools:\n"
+	    "    - echo: [echo]\n", 0644);
+	hx_file(&h, "policy.yaml", "apiVersion: corral.dev/v1\nkind: Policy\n"
+	    "metadata: { name: ext }\nspec:\n  tenant: demo\n  rules:\n"
+	    "    - { id: agents-echo, effect: allow, principals: [\"agent:*\"], tool: echo, "
+	    "operations: [echo, crash] }\n", 0644);
+	hx_start(&h, 2);
+	j = run("pyagent", "probe", 0, &out);
+	cr_assert_not_null(j, "%s", out);
+	json_array_foreach(json_object_get(j, "tools"), i, t) {
+		listed_echo |= strcmp(json_string_value(t), "echo__echo") == 0;
+		listed_crash |= strcmp(json_string_value(t), "echo__crash") == 0;
+	}
+	cr_expect(listed_echo && !listed_crash, "%s", out);
+	cr_expect(json_is_true(json_object_get(json_object_get(j, "echo"), "ok")), "%s", out);
+	cr_expect(json_is_false(json_object_get(json_object_get(j, "crash"), "ok")), "%s", out);
+	cr_expect(strstr(field(j, "crash.value"), "is not among the tools of agent pyagent"),
+	    "%s", out);
+	json_decref(j);
+	free(out);
+}
