@@ -10,19 +10,15 @@
  * The example policies are used as shipped except for the approvers: `group:sre` and
  * `group:release-managers` are groups of the site's machine; here they become `user:bin` (uid 2,
  * an operator of the tenant), so the test can approve or refuse through corralctl. */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
-#include "tests/integration/harness.h"
-#include "tests/tools/harness.h"
+#include "tests/integration/agentsfx.h"
 
 #define SRE_UID 2		/* bin: the tenant's operator who approves or refuses */
 #define ARGO_TOKEN "argo-e2e-token-3c1d9a7f"
@@ -31,38 +27,27 @@
 
 enum { F_ARGO, F_PROM, F_GH, F_N };
 
+/* The family's fake, its token and the extra fields of its endpoint. */
+static const struct afx_fam fams[F_N] = {
+	[F_ARGO] = { "fake_argocd.py", "argocd", ARGO_TOKEN, "" },
+	[F_PROM] = { "fake_prometheus.py", "prometheus", PROM_TOKEN, "" },
+	[F_GH] = { "fake_github.py", "github_actions", GH_TOKEN, ", redirect_hosts: [localhost]" },
+};
+
 static struct hx h;
 static struct fake fk[F_N];
 static bool fk_on[F_N];
+static struct afx ax = { &h, fk, fk_on, fams, F_N };
 
 static void
 teardown(void)
 {
-	hx_cleanup(&h);
-	for (int i = 0; i < F_N; i++)
-		if (fk_on[i]) {
-			fake_stop(&fk[i]);
-			fk_on[i] = false;
-		}
+	afx_teardown(&ax);
 }
 
 TestSuite(agents_e2e, .timeout = 60, .fini = teardown);
 
 /* ---------------------------------------------------------------- setup */
-
-static char *
-src_read(const char *rel)
-{
-	const char *root = getenv("CORRAL_SRCROOT");
-	char path[1024];
-	FILE *f;
-
-	cr_assert_not_null(root, "CORRAL_SRCROOT not set (run through meson test)");
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	cr_assert_not_null(f = fopen(path, "r"), "cannot read %s", path);
-	fclose(f);
-	return hx_read(path);
-}
 
 /* text with every occurrence of from replaced by to (malloc'd); from must occur. */
 static char *
@@ -96,7 +81,7 @@ policy_copy(const char *agent, const char *group)
 	char rel[256], *text, *pol;
 
 	snprintf(rel, sizeof(rel), "examples/agents/%s.policy.yaml", agent);
-	text = src_read(rel);
+	text = afx_src_read(rel);
 	pol = group ? subst(text, group, "user:bin") : strdup(text);
 	hx_file(&h, "policy.yaml", pol, 0644);
 	free(pol);
@@ -112,7 +97,7 @@ script_use(const char *name)
 	long now = (long)time(NULL) / 15 * 15;
 
 	snprintf(rel, sizeof(rel), "tests/integration/scripts/%s.script.yaml", name);
-	a = src_read(rel);
+	a = afx_src_read(rel);
 	snprintf(start, sizeof(start), "%ld", now - 600);
 	snprintf(end, sizeof(end), "%ld", now);
 	b = strstr(a, "@START@") ? subst(a, "@START@", start) : strdup(a);
@@ -122,12 +107,6 @@ script_use(const char *name)
 	free(b);
 	free(c);
 }
-
-static const struct { const char *script, *family, *token, *extra; } fams[F_N] = {
-	[F_ARGO] = { "fake_argocd.py", "argocd", ARGO_TOKEN, "" },
-	[F_PROM] = { "fake_prometheus.py", "prometheus", PROM_TOKEN, "" },
-	[F_GH] = { "fake_github.py", "github_actions", GH_TOKEN, ", redirect_hosts: [localhost]" },
-};
 
 /* The fakes in mask (data: --data FILE relative to the source root, or NULL), then corrald
  * with the agent (tenant "ops", its own uid), the script model (scripts/AGENT.script.yaml), the
@@ -142,17 +121,11 @@ start(const char *agent, uid_t uid, unsigned mask, const char *const data[F_N],
 	int n = 2;	/* the model gateway and the agent */
 
 	for (int i = 0; i < F_N; i++) {
-		const char *args[] = { "--token", fams[i].token, NULL, NULL, NULL };
-
 		if (!(mask & (1u << i)))
 			continue;
-		if (data && data[i]) {
+		if (data && data[i])
 			snprintf(path, sizeof(path), "%s/%s", getenv("CORRAL_SRCROOT"), data[i]);
-			args[2] = "--data";
-			args[3] = path;
-		}
-		cr_assert_eq(fake_start(&fk[i], fams[i].script, args), 0, "%s", fams[i].script);
-		fk_on[i] = true;
+		afx_fake_start(&ax, i, data && data[i] ? path : NULL);
 	}
 	cr_assert_not_null(f = open_memstream(&body, &blen));
 	fprintf(f, "tenants:\n  ops: { uid: %u }\ncredentials:\n", (unsigned)uid);
@@ -187,53 +160,6 @@ start(const char *agent, uid_t uid, unsigned mask, const char *const data[F_N],
 }
 
 /* ---------------------------------------------------------------- runs */
-
-/* corralctl -o json run AGENT INPUT in the background, stdout into dir/<tag>.json. */
-static pid_t
-run_bg(const char *agent, const char *input, const char *tag)
-{
-	char out[400];
-	pid_t pid;
-
-	snprintf(out, sizeof(out), "%s/%s.json", h.dir, tag);
-	if ((pid = fork()) == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int dn = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(dn, 2);
-		execl(hx_bin("corralctl"), "corralctl", "-s", h.sock, "-o", "json", "run", agent,
-		    input, (char *)NULL);
-		_exit(127);
-	}
-	cr_assert_gt(pid, 0);
-	return pid;
-}
-
-/* Wait for the run; its exit status must be 0 and its output a finished run. */
-static json_t *
-run_wait(pid_t pid, const char *tag)
-{
-	char path[400], *text;
-	json_t *j;
-	int st;
-
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	snprintf(path, sizeof(path), "%s/%s.json", h.dir, tag);
-	text = hx_read(path);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "run %s: status %d: %s\n%s", tag, st, text,
-	    hx_read(h.log));
-	cr_assert_not_null(j = json_loads(text, 0, NULL), "run %s: not JSON: %s", tag, text);
-	cr_assert_str_eq(json_string_value(json_object_get(j, "stopped")), "answer", "%s", text);
-	free(text);
-	return j;
-}
-
-static json_t *
-run(const char *agent, const char *input)
-{
-	return run_wait(run_bg(agent, input, "run"), "run");
-}
 
 /* The approval the SRE sees pending (waits up to 20 s), then approves or refuses it. Returns
  * the pending approval as listed (tool, op, args). */
@@ -270,105 +196,6 @@ sre_vote(const char *verb)
 
 /* ---------------------------------------------------------------- checks */
 
-struct want_call {
-	const char *tool, *op, *outcome;
-};
-
-/* The run's calls (tool, op, outcome) are exactly these, in order. */
-static void
-check_calls(const json_t *res, const struct want_call *w, size_t n)
-{
-	const json_t *calls = json_object_get(res, "calls");
-	char *dump = json_dumps(calls, JSON_COMPACT);
-
-	cr_assert_eq(json_array_size(calls), n, "calls: %s", dump);
-	for (size_t i = 0; i < n; i++) {
-		const json_t *c = json_array_get(calls, i);
-
-		cr_expect_str_eq(json_string_value(json_object_get(c, "tool")), w[i].tool, "%zu: %s",
-		    i, dump);
-		cr_expect_str_eq(json_string_value(json_object_get(c, "op")), w[i].op, "%zu: %s", i,
-		    dump);
-		cr_expect_str_eq(json_string_value(json_object_get(c, "outcome")), w[i].outcome,
-		    "%zu: %s", i, dump);
-	}
-	free(dump);
-}
-
-/* The audit's decision records of agent:NAME for tool calls (the model's excluded), in order;
- * a pending call asked again while it waits is one entry. */
-static json_t *
-decisions(const char *agent)
-{
-	char *log = hx_read(h.audit), *line, *save = NULL, who[160];
-	json_t *out = json_array();
-
-	snprintf(who, sizeof(who), "agent:%s", agent);
-	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		json_t *r = json_loads(line, 0, NULL), *last;
-		const char *t = json_string_value(json_object_get(r, "type"));
-		const char *p = json_string_value(json_object_get(r, "principal"));
-		const char *tool = json_string_value(json_object_get(r, "tool"));
-
-		if (t && p && tool && strcmp(t, "decision") == 0 && strcmp(p, who) == 0 &&
-		    strcmp(tool, "model") != 0) {
-			last = json_array_get(out, json_array_size(out) - 1);
-			if (last && json_equal(json_object_get(last, "args"), json_object_get(r, "args")) &&
-			    strcmp(json_string_value(json_object_get(last, "decision")), "pending") == 0 &&
-			    strcmp(json_string_value(json_object_get(last, "op")),
-			    json_string_value(json_object_get(r, "op"))) == 0)
-				json_array_remove(out, json_array_size(out) - 1);
-			json_array_append(out, r);
-		}
-		json_decref(r);
-	}
-	free(log);
-	return out;
-}
-
-struct want_dec {
-	const char *tool, *op, *decision, *rule;	/* rule: among those named, or NULL */
-	const char *arg, *value;			/* an argument that tells the call apart */
-};
-
-static bool
-has_rule(const json_t *r, const char *rule)
-{
-	const json_t *v;
-	size_t i;
-
-	json_array_foreach(json_object_get(r, "rules"), i, v)
-		if (strcmp(json_string_value(v), rule) == 0)
-			return true;
-	return false;
-}
-
-static void
-check_decisions(const char *agent, const struct want_dec *w, size_t n)
-{
-	json_t *d = decisions(agent);
-	char *dump = json_dumps(d, JSON_COMPACT);
-
-	cr_assert_eq(json_array_size(d), n, "decisions: %s", dump);
-	for (size_t i = 0; i < n; i++) {
-		const json_t *r = json_array_get(d, i);
-		const json_t *a = json_object_get(json_object_get(r, "args"), w[i].arg);
-		char *av = json_dumps(a, JSON_ENCODE_ANY), *rs = json_dumps(r, JSON_COMPACT);
-
-		cr_expect_str_eq(json_string_value(json_object_get(r, "tool")), w[i].tool, "%zu", i);
-		cr_expect_str_eq(json_string_value(json_object_get(r, "op")), w[i].op, "%zu", i);
-		cr_expect_str_eq(json_string_value(json_object_get(r, "decision")), w[i].decision,
-		    "%zu: %s", i, rs);
-		if (w[i].rule)
-			cr_expect(has_rule(r, w[i].rule), "%zu: no rule %s: %s", i, w[i].rule, rs);
-		cr_expect_str_eq(av ? av : "(none)", w[i].value, "%zu: args.%s", i, w[i].arg);
-		free(rs);
-		free(av);
-	}
-	free(dump);
-	json_decref(d);
-}
-
 /* The audit's approval records for tool.op: "event[:by],..." (e.g. requested,approve:bin,
  * consumed). */
 static void
@@ -394,21 +221,6 @@ check_approval(const char *tool, const char *op, const char *want)
 	cr_expect_str_eq(got, want, "approval records of %s.%s", tool, op);
 }
 
-/* Requests the fake got with this method whose path contains part. */
-static size_t
-fake_hits(int i, const char *method, const char *part)
-{
-	json_t *log = fake_log(&fk[i]), *e;
-	size_t k, n = 0;
-
-	json_array_foreach(log, k, e)
-		if (strcmp(json_string_value(json_object_get(e, "method")), method) == 0 &&
-		    strstr(json_string_value(json_object_get(e, "path")), part))
-			n++;
-	json_decref(log);
-	return n;
-}
-
 /* The body of the last request with method whose path contains part (parsed; new ref). */
 static json_t *
 fake_body(int i, const char *method, const char *part)
@@ -427,27 +239,6 @@ fake_body(int i, const char *method, const char *part)
 	return b;
 }
 
-/* No contract violation in the fake's log, and the token never in the audit or corrald's log. */
-static void
-check_clean(int i)
-{
-	char v[2048], *audit = hx_read(h.audit), *log = hx_read(h.log);
-
-	cr_expect_eq(fake_violations(&fk[i], v, sizeof(v)), 0, "%s: %s", fams[i].script, v);
-	cr_expect_null(strstr(audit, fams[i].token), "token in the audit log");
-	cr_expect_null(strstr(log, fams[i].token), "token in corrald's log");
-	free(audit);
-	free(log);
-}
-
-static void
-check_answer(const json_t *res, const char *part)
-{
-	const char *a = json_string_value(json_object_get(res, "answer"));
-
-	cr_assert(a && strstr(a, part), "answer lacks '%s': %s", part, a ? a : "(none)");
-}
-
 /* ---------------------------------------------------------------- the agents */
 
 /* deployment-guardian: checkout's canary fails and catalog's passes (the demo's data); the
@@ -458,12 +249,12 @@ Test(agents_e2e, deployment_guardian)
 {
 	static const char *const data[F_N] = { [F_ARGO] = "examples/demo/argocd-apps.json",
 		[F_PROM] = "examples/demo/prometheus-canary.json" };
-	static const struct want_call calls1[] = {
+	static const struct afx_call calls1[] = {
 		{ "argocd", "get_application", "ok" }, { "argocd", "get_application", "ok" },
 		{ "prometheus", "canary_analyze", "ok" }, { "prometheus", "canary_analyze", "ok" },
 		{ "argocd", "rollback_application", "ok" },
 	}, calls2[] = { { "argocd", "rollback_application", "denied" } };
-	static const struct want_dec dec[] = {
+	static const struct afx_dec dec[] = {
 		{ "argocd", "get_application", "allow", "guardian-argocd-read", "app_name",
 		  "\"checkout\"" },
 		{ "argocd", "get_application", "allow", "guardian-argocd-read", "app_name",
@@ -481,32 +272,32 @@ Test(agents_e2e, deployment_guardian)
 	pid_t pid;
 
 	start("deployment-guardian", 41090, 1u << F_ARGO | 1u << F_PROM, data, "group:sre");
-	res = run("deployment-guardian", "checkout and catalog were deployed ten minutes ago. "
-	    "Judge their canaries and act on the verdicts.");
-	check_calls(res, calls1, 5);
-	check_answer(res, "rolled back to 9b3e7d1");
+	res = afx_run(&h, "deployment-guardian", "checkout and catalog were deployed ten minutes "
+	    "ago. Judge their canaries and act on the verdicts.");
+	afx_check_calls(res, calls1, 5);
+	afx_check_answer(res, "rolled back to 9b3e7d1");
 	json_decref(res);
-	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/checkout/rollback"), 1);
+	cr_expect_eq(afx_fake_hits(&ax, F_ARGO, "POST", "/applications/checkout/rollback"), 1);
 	b = fake_body(F_ARGO, "POST", "/applications/checkout/rollback");
 	cr_expect_eq(json_integer_value(json_object_get(b, "id")), 2);
 	json_decref(b);
 
 	script_use("deployment-guardian-manual");
-	pid = run_bg("deployment-guardian", "Users say catalog feels slow. Roll catalog back to its "
-	    "previous deployment.", "run2");
+	pid = afx_run_bg(&h, "deployment-guardian", "Users say catalog feels slow. Roll catalog "
+	    "back to its previous deployment.", "run2");
 	ap = sre_vote("deny");
 	cr_expect_str_eq(json_string_value(json_object_get(ap, "op")), "rollback_application");
 	json_decref(ap);
-	res = run_wait(pid, "run2");
-	check_calls(res, calls2, 1);
-	check_answer(res, "the SRE refused it");
+	res = afx_run_wait(&h, pid, "run2");
+	afx_check_calls(res, calls2, 1);
+	afx_check_answer(res, "the SRE refused it");
 	json_decref(res);
-	check_decisions("deployment-guardian", dec, sizeof(dec) / sizeof(dec[0]));
+	afx_check_decisions(&h, "deployment-guardian", dec, sizeof(dec) / sizeof(dec[0]));
 	check_approval("argocd", "rollback_application", "requested,deny:bin");
-	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/catalog/rollback"), 0,
+	cr_expect_eq(afx_fake_hits(&ax, F_ARGO, "POST", "/applications/catalog/rollback"), 0,
 	    "a refused rollback reached Argo CD");
-	check_clean(F_ARGO);
-	check_clean(F_PROM);
+	afx_check_clean(&ax, F_ARGO);
+	afx_check_clean(&ax, F_PROM);
 }
 
 /* drift-detector: dev-cart and prod-payments are OutOfSync. The policy's auto-remediable class
@@ -523,12 +314,12 @@ Test(agents_e2e, drift_detector)
 	    "\"status\": {\"sync\": {\"status\": \"OutOfSync\"}, \"resources\": [{\"group\": \"apps\", "
 	    "\"version\": \"v1\", \"kind\": \"Deployment\", \"namespace\": \"payments-prod\", "
 	    "\"name\": \"payments-api\", \"status\": \"OutOfSync\"}]}}}}}";
-	static const struct want_call calls[] = {
+	static const struct afx_call calls[] = {
 		{ "argocd", "list_applications", "ok" },
 		{ "argocd", "get_application", "ok" }, { "argocd", "get_application", "ok" },
 		{ "argocd", "sync_application", "ok" }, { "argocd", "sync_application", "denied" },
 	};
-	static const struct want_dec dec[] = {
+	static const struct afx_dec dec[] = {
 		{ "argocd", "list_applications", "allow", "drift-argocd-read", "app_name", "(none)" },
 		{ "argocd", "get_application", "allow", "drift-argocd-read", "app_name",
 		  "\"dev-cart\"" },
@@ -544,27 +335,27 @@ Test(agents_e2e, drift_detector)
 
 	start("drift-detector", 41091, 1u << F_ARGO, NULL, "group:sre");
 	cr_assert_eq(fake_control(&fk[F_ARGO], state), 0);
-	pid = run_bg("drift-detector", "Check the Argo CD applications for drift and remediate "
-	    "what you may.", "run");
+	pid = afx_run_bg(&h, "drift-detector", "Check the Argo CD applications for drift and "
+	    "remediate what you may.", "run");
 	ap = sre_vote("deny");
 	cr_expect_str_eq(json_string_value(json_object_get(ap, "op")), "sync_application");
 	json_decref(ap);
-	res = run_wait(pid, "run");
-	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
-	check_answer(res, "| dev-cart | ConfigMap cart-config | auto-remediable | synced");
-	check_answer(res, "| prod-payments | Deployment payments-api replicas | review-required | "
+	res = afx_run_wait(&h, pid, "run");
+	afx_check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
+	afx_check_answer(res, "| dev-cart | ConfigMap cart-config | auto-remediable | synced");
+	afx_check_answer(res, "| prod-payments | Deployment payments-api replicas | review-required | "
 	    "denied");
 	json_decref(res);
-	check_decisions("drift-detector", dec, sizeof(dec) / sizeof(dec[0]));
+	afx_check_decisions(&h, "drift-detector", dec, sizeof(dec) / sizeof(dec[0]));
 	check_approval("argocd", "sync_application", "requested,deny:bin");
-	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/dev-cart/sync"), 1);
+	cr_expect_eq(afx_fake_hits(&ax, F_ARGO, "POST", "/applications/dev-cart/sync"), 1);
 	b = fake_body(F_ARGO, "POST", "/applications/dev-cart/sync");
 	cr_expect(json_is_false(json_object_get(b, "prune")) || json_object_get(b, "prune") == NULL,
 	    "dev-cart synced with prune");
 	json_decref(b);
-	cr_expect_eq(fake_hits(F_ARGO, "POST", "/applications/prod-payments"), 0,
+	cr_expect_eq(afx_fake_hits(&ax, F_ARGO, "POST", "/applications/prod-payments"), 0,
 	    "the refused production sync reached Argo CD");
-	check_clean(F_ARGO);
+	afx_check_clean(&ax, F_ARGO);
 }
 
 /* pipeline-doctor: acme/payments' run 30001 failed because its runner was lost (transient). The
@@ -573,14 +364,14 @@ Test(agents_e2e, drift_detector)
  * reaches GitHub. */
 Test(agents_e2e, pipeline_doctor)
 {
-	static const struct want_call calls[] = {
+	static const struct afx_call calls[] = {
 		{ "github_actions", "list_workflow_runs", "ok" },
 		{ "github_actions", "list_jobs", "ok" },
 		{ "github_actions", "get_job_logs", "ok" },
 		{ "github_actions", "rerun_failed_jobs", "ok" },
 		{ "github_actions", "rerun_failed_jobs", "denied" },
 	};
-	static const struct want_dec dec[] = {
+	static const struct afx_dec dec[] = {
 		{ "github_actions", "list_workflow_runs", "allow", "doctor-github-read", "status",
 		  "\"failure\"" },
 		{ "github_actions", "list_jobs", "allow", "doctor-github-read", "run_id", "30001" },
@@ -596,20 +387,24 @@ Test(agents_e2e, pipeline_doctor)
 	    "\"payments\", \"log_lines\": 40, \"log_error\": \"The self-hosted runner: runner-1 lost "
 	    "communication with the server. Verify the machine is running and has a healthy network "
 	    "connection.\"}}"), 0);
-	res = run("pipeline-doctor", "CI is red on acme/payments. Find out why and fix what you "
-	    "can. partner/payments-sdk's run 30001 failed the same way: re-run it too.");
-	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
-	check_answer(res, "Classification: infrastructure (transient)");
-	check_answer(res, "re-run denied by policy");
+	res = afx_run(&h, "pipeline-doctor", "CI is red on acme/payments. Find out why and fix "
+	    "what you can. partner/payments-sdk's run 30001 failed the same way: re-run it too.");
+	afx_check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
+	afx_check_answer(res, "Classification: infrastructure (transient)");
+	afx_check_answer(res, "re-run denied by policy");
 	json_decref(res);
-	check_decisions("pipeline-doctor", dec, sizeof(dec) / sizeof(dec[0]));
-	cr_expect_eq(fake_hits(F_GH, "GET", "/repos/acme/payments/actions/jobs/40001/logs"), 1);
-	cr_expect_eq(fake_hits(F_GH, "GET", "/_blob/logs/40001"), 1, "the log was not fetched");
-	cr_expect_eq(fake_hits(F_GH, "POST", "/repos/acme/payments/actions/runs/30001/"
+	afx_check_decisions(&h, "pipeline-doctor", dec, sizeof(dec) / sizeof(dec[0]));
+	cr_expect_eq(afx_fake_hits(&ax, F_GH, "GET", "/repos/acme/payments/actions/jobs/40001/logs"),
+	    1);
+	cr_expect_eq(afx_fake_hits(&ax, F_GH, "GET", "/_blob/logs/40001"), 1,
+	    "the log was not fetched");
+	cr_expect_eq(afx_fake_hits(&ax, F_GH, "POST", "/repos/acme/payments/actions/runs/30001/"
 	    "rerun-failed-jobs"), 1);
-	cr_expect_eq(fake_hits(F_GH, "POST", "/rerun"), 1, "more than one re-run reached GitHub");
-	cr_expect_eq(fake_hits(F_GH, "GET", "/partner/") + fake_hits(F_GH, "POST", "/partner/"), 0);
-	check_clean(F_GH);
+	cr_expect_eq(afx_fake_hits(&ax, F_GH, "POST", "/rerun"), 1,
+	    "more than one re-run reached GitHub");
+	cr_expect_eq(afx_fake_hits(&ax, F_GH, "GET", "/partner/") +
+	    afx_fake_hits(&ax, F_GH, "POST", "/partner/"), 0);
+	afx_check_clean(&ax, F_GH);
 }
 
 /* release-manager: v1.1.0 is the last release; since then a breaking feat, a fix and docs ->
@@ -619,7 +414,7 @@ Test(agents_e2e, pipeline_doctor)
  * releases is denied by the policy (acme/payments only). */
 Test(agents_e2e, release_manager)
 {
-	static const struct want_call calls[] = {
+	static const struct afx_call calls[] = {
 		{ "github_actions", "list_releases", "ok" },
 		{ "github_actions", "list_releases", "denied" },
 		{ "github_actions", "release_plan", "ok" },
@@ -627,7 +422,7 @@ Test(agents_e2e, release_manager)
 		{ "github_actions", "trigger_workflow", "ok" },
 		{ "github_actions", "list_workflow_runs", "ok" },
 	};
-	static const struct want_dec dec[] = {
+	static const struct afx_dec dec[] = {
 		{ "github_actions", "list_releases", "allow", "release-read", "repo", "\"payments\"" },
 		{ "github_actions", "list_releases", "deny", NULL, "repo", "\"billing\"" },
 		{ "github_actions", "release_plan", "allow", "release-read", "head", "\"main\"" },
@@ -644,19 +439,19 @@ Test(agents_e2e, release_manager)
 	start("release-manager", 41093, 1u << F_GH, NULL, "group:release-managers");
 	cr_assert_eq(fake_control(&fk[F_GH], "{\"state\": {\"owner\": \"acme\", \"repo\": "
 	    "\"payments\"}}"), 0);
-	pid = run_bg("release-manager", "Release acme/payments from main and deploy it. Also, what "
-	    "is the latest release of acme/billing?", "run");
+	pid = afx_run_bg(&h, "release-manager", "Release acme/payments from main and deploy it. "
+	    "Also, what is the latest release of acme/billing?", "run");
 	ap = sre_vote("approve");
 	cr_expect_str_eq(json_string_value(json_object_get(ap, "op")), "create_release");
 	json_decref(ap);
-	res = run_wait(pid, "run");
-	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
-	check_answer(res, "v1.1.0 -> v2.0.0");
-	check_answer(res, "acme/billing: list_releases denied by policy");
+	res = afx_run_wait(&h, pid, "run");
+	afx_check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
+	afx_check_answer(res, "v1.1.0 -> v2.0.0");
+	afx_check_answer(res, "acme/billing: list_releases denied by policy");
 	json_decref(res);
-	check_decisions("release-manager", dec, sizeof(dec) / sizeof(dec[0]));
+	afx_check_decisions(&h, "release-manager", dec, sizeof(dec) / sizeof(dec[0]));
 	check_approval("github_actions", "create_release", "requested,approve:bin,consumed");
-	cr_expect_eq(fake_hits(F_GH, "POST", "/repos/acme/payments/releases"), 1);
+	cr_expect_eq(afx_fake_hits(&ax, F_GH, "POST", "/repos/acme/payments/releases"), 1);
 	b = fake_body(F_GH, "POST", "/repos/acme/payments/releases");
 	cr_expect_str_eq(json_string_value(json_object_get(b, "tag_name")), "v2.0.0");
 	cr_expect_str_eq(json_string_value(json_object_get(b, "target_commitish")), "main");
@@ -669,12 +464,14 @@ Test(agents_e2e, release_manager)
 	    "\n### Other\n\n- docs: readme (0000000)\n");
 	json_decref(b);
 	/* the plan read the releases and compared from the last one */
-	cr_expect_eq(fake_hits(F_GH, "GET", "/repos/acme/payments/compare/v1.1.0...main"), 1);
+	cr_expect_eq(afx_fake_hits(&ax, F_GH, "GET", "/repos/acme/payments/compare/v1.1.0...main"),
+	    1);
 	b = fake_body(F_GH, "POST", "/repos/acme/payments/actions/workflows/deploy.yml/dispatches");
 	cr_expect_str_eq(json_string_value(json_object_get(b, "ref")), "v2.0.0");
 	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(b, "inputs"), "version")),
 	    "2.0.0");
 	json_decref(b);
-	cr_expect_eq(fake_hits(F_GH, "GET", "/billing/"), 0, "a denied read reached GitHub");
-	check_clean(F_GH);
+	cr_expect_eq(afx_fake_hits(&ax, F_GH, "GET", "/billing/"), 0,
+	    "a denied read reached GitHub");
+	afx_check_clean(&ax, F_GH);
 }

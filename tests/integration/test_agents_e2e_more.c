@@ -10,79 +10,41 @@
  *   - every decision in the audit log (principal agent:NAME, tool, op, rule, an argument);
  *   - that no approval was asked (these example rules carry no approval obligation);
  *   - what the fake received (and what it did not), and no contract violation there. */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <criterion/criterion.h>
 
-#include "tests/integration/harness.h"
-#include "tests/tools/harness.h"
+#include "tests/integration/agentsfx.h"
 
 #define GL_TOKEN "glpat-e2eTOKEN5d81c3a2f07b"
 #define JK_TOKEN "11e2eTOKEN9a4f0c6d2b83e1"
 
 enum { F_GL, F_JK, F_KUBE, F_N };
 
-static struct hx h;
-static struct fake fk[F_N];
-static bool fk_on[F_N];
-
-static void
-teardown(void)
-{
-	hx_cleanup(&h);
-	for (int i = 0; i < F_N; i++)
-		if (fk_on[i]) {
-			fake_stop(&fk[i]);
-			fk_on[i] = false;
-		}
-}
-
-TestSuite(agents_e2e_more, .timeout = 90, .fini = teardown);
-
-/* ---------------------------------------------------------------- setup */
-
-static char *
-src_read(const char *rel)
-{
-	const char *root = getenv("CORRAL_SRCROOT");
-	char path[1024];
-	FILE *f;
-
-	cr_assert_not_null(root, "CORRAL_SRCROOT not set (run through meson test)");
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	cr_assert_not_null(f = fopen(path, "r"), "cannot read %s", path);
-	fclose(f);
-	return hx_read(path);
-}
-
 /* The family's fake, its token (NULL: none; kubectl sends one over TLS only) and the extra
  * fields of its endpoint. */
-static const struct { const char *script, *family, *token, *extra; } fams[F_N] = {
+static const struct afx_fam fams[F_N] = {
 	[F_GL] = { "fake_gitlab.py", "gitlab_ci", GL_TOKEN, "" },
 	[F_JK] = { "fake_jenkins.py", "jenkins", JK_TOKEN, ", user: corral-bot" },
 	[F_KUBE] = { "fake_kube.py", "flux", NULL, "" },
 };
 
-static const char *
-kubectl_path(void)
-{
-	static char path[512];
-	char *out = NULL, *nl;
-	const char *av[] = { "/bin/sh", "-c", "command -v kubectl", NULL };
+static struct hx h;
+static struct fake fk[F_N];
+static bool fk_on[F_N];
+static struct afx ax = { &h, fk, fk_on, fams, F_N };
 
-	cr_assert_eq(hx_run(&out, av), 0, "no kubectl on PATH (scripts/setup installs one)");
-	snprintf(path, sizeof(path), "%s", out);
-	if ((nl = strchr(path, '\n')) != NULL)
-		*nl = '\0';
-	free(out);
-	return path;
+static void
+teardown(void)
+{
+	afx_teardown(&ax);
 }
+
+TestSuite(agents_e2e_more, .timeout = 90, .fini = teardown);
+
+/* ---------------------------------------------------------------- setup */
 
 static void
 config_write(const char *agent, uid_t uid, int fam)
@@ -97,7 +59,7 @@ config_write(const char *agent, uid_t uid, int fam)
 		fprintf(f, "credentials:\n  - { name: c-%s, tenant: ops, source: \"file:%s.token\" }\n",
 		    fams[fam].family, fams[fam].family);
 	else
-		fprintf(f, "binaries: { kubectl: %s }\n", kubectl_path());
+		fprintf(f, "binaries: { kubectl: %s }\n", afx_kubectl_path());
 	fprintf(f, "endpoints:\n  %s:\n    - { name: e, tenant: ops, url: \"%s\", %s%s%s"
 	    "allow_private: true, timeout: 10s%s }\n", fams[fam].family, fk[fam].url,
 	    fams[fam].token ? "credential: c-" : "", fams[fam].token ? fams[fam].family : "",
@@ -116,12 +78,9 @@ config_write(const char *agent, uid_t uid, int fam)
 static void
 start(const char *agent, uid_t uid, int fam, const char *script, const char *state)
 {
-	const char *args[] = { "--token", fams[fam].token, NULL };
 	char rel[256], *text;
 
-	cr_assert_eq(fake_start(&fk[fam], fams[fam].script, fams[fam].token ? args : NULL), 0,
-	    "%s", fams[fam].script);
-	fk_on[fam] = true;
+	afx_fake_start(&ax, fam, NULL);
 	if (state)
 		cr_assert_eq(fake_control(&fk[fam], state), 0, "%s", state);
 	config_write(agent, uid, fam);
@@ -130,174 +89,28 @@ start(const char *agent, uid_t uid, int fam, const char *script, const char *sta
 		hx_file(&h, rel, fams[fam].token, 0600);
 	}
 	snprintf(rel, sizeof(rel), "examples/agents/%s.policy.yaml", agent);
-	text = src_read(rel);
+	text = afx_src_read(rel);
 	hx_file(&h, "policy.yaml", text, 0644);
 	free(text);
 	snprintf(rel, sizeof(rel), "tests/integration/scripts/%s.script.yaml", script);
-	text = src_read(rel);
+	text = afx_src_read(rel);
 	hx_file(&h, "turns.yaml", text, 0644);
 	free(text);
 	hx_start(&h, 3);
 }
 
-/* ---------------------------------------------------------------- the run */
-
-/* corralctl -o json run AGENT INPUT; its exit status must be 0 and its output a finished run. */
-static json_t *
-run(const char *agent, const char *input)
-{
-	char out[400], *text;
-	json_t *j;
-	pid_t pid;
-	int st;
-
-	snprintf(out, sizeof(out), "%s/run.json", h.dir);
-	if ((pid = fork()) == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int dn = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(dn, 2);
-		execl(hx_bin("corralctl"), "corralctl", "-s", h.sock, "-o", "json", "run", agent,
-		    input, (char *)NULL);
-		_exit(127);
-	}
-	cr_assert_gt(pid, 0);
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
-	text = hx_read(out);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "run: status %d: %s\n%s", st, text,
-	    hx_read(h.log));
-	cr_assert_not_null(j = json_loads(text, 0, NULL), "run: not JSON: %s", text);
-	cr_assert_str_eq(json_string_value(json_object_get(j, "stopped")), "answer", "%s", text);
-	free(text);
-	return j;
-}
-
 /* ---------------------------------------------------------------- checks */
-
-struct want_call {
-	const char *tool, *op, *outcome;
-};
-
-/* The run's calls (tool, op, outcome) are exactly these, in order. */
-static void
-check_calls(const json_t *res, const struct want_call *w, size_t n)
-{
-	const json_t *calls = json_object_get(res, "calls");
-	char *dump = json_dumps(calls, JSON_COMPACT);
-
-	cr_assert_eq(json_array_size(calls), n, "calls: %s", dump);
-	for (size_t i = 0; i < n; i++) {
-		const json_t *c = json_array_get(calls, i);
-
-		cr_expect_str_eq(json_string_value(json_object_get(c, "tool")), w[i].tool, "%zu: %s",
-		    i, dump);
-		cr_expect_str_eq(json_string_value(json_object_get(c, "op")), w[i].op, "%zu: %s", i,
-		    dump);
-		cr_expect_str_eq(json_string_value(json_object_get(c, "outcome")), w[i].outcome,
-		    "%zu: %s", i, dump);
-	}
-	free(dump);
-}
-
-/* The audit's records of `type` by agent:NAME (any principal when agent is NULL) about tool
- * calls (the model's excluded). */
-static json_t *
-audit_of(const char *agent, const char *type)
-{
-	char *log = hx_read(h.audit), *line, *save = NULL, who[160];
-	json_t *out = json_array();
-
-	snprintf(who, sizeof(who), "agent:%s", agent ? agent : "");
-	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		json_t *r = json_loads(line, 0, NULL);
-		const char *t = json_string_value(json_object_get(r, "type"));
-		const char *p = json_string_value(json_object_get(r, "principal"));
-		const char *tool = json_string_value(json_object_get(r, "tool"));
-
-		cr_assert_not_null(r, "audit line is not JSON: %s", line);
-		if (t && strcmp(t, type) == 0 && (agent == NULL || (p && strcmp(p, who) == 0)) &&
-		    (tool == NULL || strcmp(tool, "model") != 0))
-			json_array_append(out, r);
-		json_decref(r);
-	}
-	free(log);
-	return out;
-}
-
-struct want_dec {
-	const char *tool, *op, *decision, *rule;	/* rule: among those named; NULL: none */
-	const char *arg, *value;			/* an argument that tells the call apart */
-};
-
-static bool
-has_rule(const json_t *r, const char *rule)
-{
-	const json_t *v;
-	size_t i;
-
-	json_array_foreach(json_object_get(r, "rules"), i, v)
-		if (strcmp(json_string_value(v), rule) == 0)
-			return true;
-	return false;
-}
-
-/* Every decision the agent met, in order: tool, op, outcome, the deciding rule (a denial by
- * default names none) and an argument as the audit keeps it. */
-static void
-check_decisions(const char *agent, const struct want_dec *w, size_t n)
-{
-	json_t *d = audit_of(agent, "decision");
-	char *dump = json_dumps(d, JSON_COMPACT);
-
-	cr_assert_eq(json_array_size(d), n, "decisions: %s", dump);
-	for (size_t i = 0; i < n; i++) {
-		const json_t *r = json_array_get(d, i);
-		const json_t *a = json_object_get(json_object_get(r, "args"), w[i].arg);
-		char *av = json_dumps(a, JSON_ENCODE_ANY), *rs = json_dumps(r, JSON_COMPACT);
-
-		cr_expect_str_eq(json_string_value(json_object_get(r, "tool")), w[i].tool, "%zu", i);
-		cr_expect_str_eq(json_string_value(json_object_get(r, "op")), w[i].op, "%zu", i);
-		cr_expect_str_eq(json_string_value(json_object_get(r, "decision")), w[i].decision,
-		    "%zu: %s", i, rs);
-		if (w[i].rule)
-			cr_expect(has_rule(r, w[i].rule), "%zu: no rule %s: %s", i, w[i].rule, rs);
-		else
-			cr_expect_eq(json_array_size(json_object_get(r, "rules")), 0,
-			    "%zu: a default denial names no rule: %s", i, rs);
-		cr_expect_str_eq(av ? av : "(none)", w[i].value, "%zu: args.%s", i, w[i].arg);
-		free(rs);
-		free(av);
-	}
-	free(dump);
-	json_decref(d);
-}
 
 /* None of these rules asks for an approval: the audit has no approval record at all. */
 static void
 check_no_approval(void)
 {
-	json_t *a = audit_of(NULL, "approval");
+	json_t *a = afx_audit_of(&h, NULL, "approval");
 	char *dump = json_dumps(a, JSON_COMPACT);
 
 	cr_expect_eq(json_array_size(a), 0, "approval records: %s", dump);
 	free(dump);
 	json_decref(a);
-}
-
-/* Requests the fake got with this method whose path contains part. */
-static size_t
-fake_hits(int i, const char *method, const char *part)
-{
-	json_t *log = fake_log(&fk[i]), *e;
-	size_t k, n = 0;
-
-	json_array_foreach(log, k, e)
-		if (strcmp(json_string_value(json_object_get(e, "method")), method) == 0 &&
-		    strstr(json_string_value(json_object_get(e, "path")), part))
-			n++;
-	json_decref(log);
-	return n;
 }
 
 /* Requests with a method other than GET (state changes), whatever the path. */
@@ -314,29 +127,6 @@ fake_writes(int i)
 	return n;
 }
 
-/* No contract violation in the fake's log, and its token never in the audit or corrald's log. */
-static void
-check_clean(int i)
-{
-	char v[2048], *audit = hx_read(h.audit), *log = hx_read(h.log);
-
-	cr_expect_eq(fake_violations(&fk[i], v, sizeof(v)), 0, "%s: %s", fams[i].script, v);
-	if (fams[i].token) {
-		cr_expect_null(strstr(audit, fams[i].token), "token in the audit log");
-		cr_expect_null(strstr(log, fams[i].token), "token in corrald's log");
-	}
-	free(audit);
-	free(log);
-}
-
-static void
-check_answer(const json_t *res, const char *part)
-{
-	const char *a = json_string_value(json_object_get(res, "answer"));
-
-	cr_assert(a && strstr(a, part), "answer lacks '%s': %s", part, a ? a : "(none)");
-}
-
 /* ---------------------------------------------------------------- the runs */
 
 /* pipeline-doctor over GitLab CI: acme/payments' pipeline 1000 failed because the runner of its
@@ -346,12 +136,12 @@ check_answer(const json_t *res, const char *part)
  * pipelines is denied (doctor-gitlab-read covers the acme group only) and never reaches GitLab. */
 Test(agents_e2e_more, pipeline_doctor_gitlab)
 {
-	static const struct want_call calls[] = {
+	static const struct afx_call calls[] = {
 		{ "gitlab_ci", "list_pipelines", "ok" }, { "gitlab_ci", "get_pipeline", "ok" },
 		{ "gitlab_ci", "get_pipeline_jobs", "ok" }, { "gitlab_ci", "get_job_logs", "ok" },
 		{ "gitlab_ci", "retry_pipeline", "ok" }, { "gitlab_ci", "list_pipelines", "denied" },
 	};
-	static const struct want_dec dec[] = {
+	static const struct afx_dec dec[] = {
 		{ "gitlab_ci", "list_pipelines", "allow", "doctor-gitlab-read", "project_id",
 		  "\"acme/payments\"" },
 		{ "gitlab_ci", "get_pipeline", "allow", "doctor-gitlab-read", "pipeline_id", "1000" },
@@ -369,25 +159,27 @@ Test(agents_e2e_more, pipeline_doctor_gitlab)
 	start("pipeline-doctor", 41094, F_GL, "pipeline-doctor-gitlab", "{\"state\": {\"project\": "
 	    "\"acme/payments\", \"failure_reason\": \"runner_system_failure\", \"log_error\": "
 	    "\"ERROR: Job failed (system failure): aborted: terminated\"}}");
-	res = run("pipeline-doctor", "GitLab CI is red on acme/payments. Find out why and fix what "
-	    "you can. Also tell me which pipelines of partner/payments-sdk failed.");
-	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
-	check_answer(res, "Classification: infrastructure (transient)");
-	check_answer(res, "pipeline 1000 retried");
-	check_answer(res, "list_pipelines denied by policy");
+	res = afx_run(&h, "pipeline-doctor", "GitLab CI is red on acme/payments. Find out why and "
+	    "fix what you can. Also tell me which pipelines of partner/payments-sdk failed.");
+	afx_check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
+	afx_check_answer(res, "Classification: infrastructure (transient)");
+	afx_check_answer(res, "pipeline 1000 retried");
+	afx_check_answer(res, "list_pipelines denied by policy");
 	json_decref(res);
-	check_decisions("pipeline-doctor", dec, sizeof(dec) / sizeof(dec[0]));
+	afx_check_decisions(&h, "pipeline-doctor", dec, sizeof(dec) / sizeof(dec[0]));
 	check_no_approval();
 	snprintf(path, sizeof(path), "%s/pipelines", base);
-	cr_expect_eq(fake_hits(F_GL, "GET", path), 3, "list, get and jobs of the pipelines");
+	cr_expect_eq(afx_fake_hits(&ax, F_GL, "GET", path), 3,
+	    "list, get and jobs of the pipelines");
 	snprintf(path, sizeof(path), "%s/pipelines/1000/jobs", base);
-	cr_expect_eq(fake_hits(F_GL, "GET", path), 1);
+	cr_expect_eq(afx_fake_hits(&ax, F_GL, "GET", path), 1);
 	snprintf(path, sizeof(path), "%s/jobs/2001/trace", base);
-	cr_expect_eq(fake_hits(F_GL, "GET", path), 1, "the trace was not read");
+	cr_expect_eq(afx_fake_hits(&ax, F_GL, "GET", path), 1, "the trace was not read");
 	snprintf(path, sizeof(path), "%s/pipelines/1000/retry", base);
-	cr_expect_eq(fake_hits(F_GL, "POST", path), 1);
+	cr_expect_eq(afx_fake_hits(&ax, F_GL, "POST", path), 1);
 	cr_expect_eq(fake_writes(F_GL), 1, "more than the one retry changed GitLab");
-	cr_expect_eq(fake_hits(F_GL, "GET", "/partner/"), 0, "a denied read reached GitLab");
+	cr_expect_eq(afx_fake_hits(&ax, F_GL, "GET", "/partner/"), 0,
+	    "a denied read reached GitLab");
 	{
 		/* the pipeline the fake keeps shows the retry */
 		json_t *log = fake_log(&fk[F_GL]), *last = json_array_get(log, json_array_size(log) - 1);
@@ -396,7 +188,7 @@ Test(agents_e2e_more, pipeline_doctor_gitlab)
 		cr_expect_eq(json_integer_value(json_object_get(last, "status")), 201);
 		json_decref(log);
 	}
-	check_clean(F_GL);
+	afx_check_clean(&ax, F_GL);
 }
 
 /* pipeline-doctor over Jenkins: team-a/apps/build's last build (5) failed because its agent
@@ -407,12 +199,12 @@ Test(agents_e2e_more, pipeline_doctor_gitlab)
  * its example policy would not allow it either), so Jenkins gets no POST at all. */
 Test(agents_e2e_more, pipeline_doctor_jenkins)
 {
-	static const struct want_call calls[] = {
+	static const struct afx_call calls[] = {
 		{ "jenkins", "get_job", "ok" }, { "jenkins", "get_build", "ok" },
 		{ "jenkins", "get_build_logs", "ok" }, { "jenkins", "get_queue", "ok" },
 		{ "jenkins", "get_nodes", "ok" }, { "jenkins", "trigger_build", "denied" },
 	};
-	static const struct want_dec dec[] = {
+	static const struct afx_dec dec[] = {
 		{ "jenkins", "get_job", "allow", "doctor-jenkins-read", "job_name",
 		  "\"team-a/apps/build\"" },
 		{ "jenkins", "get_build", "allow", "doctor-jenkins-read", "build_number",
@@ -433,25 +225,26 @@ Test(agents_e2e_more, pipeline_doctor_jenkins)
 	    "\"FAILURE\"]}, \"log_error\": \"FATAL: command execution failed\\n"
 	    "java.nio.channels.ClosedChannelException\\nAgent went offline during the build\\n"
 	    "ERROR: Connection was broken\"}}");
-	res = run("pipeline-doctor", "Jenkins job team-a/apps/build is red. Find out why and "
-	    "rebuild it.");
-	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
-	check_answer(res, "Classification: infrastructure (transient)");
-	check_answer(res, "linux-1 offline");
-	check_answer(res, "rebuild denied by policy");
+	res = afx_run(&h, "pipeline-doctor", "Jenkins job team-a/apps/build is red. Find out why "
+	    "and rebuild it.");
+	afx_check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
+	afx_check_answer(res, "Classification: infrastructure (transient)");
+	afx_check_answer(res, "linux-1 offline");
+	afx_check_answer(res, "rebuild denied by policy");
 	json_decref(res);
-	check_decisions("pipeline-doctor", dec, sizeof(dec) / sizeof(dec[0]));
+	afx_check_decisions(&h, "pipeline-doctor", dec, sizeof(dec) / sizeof(dec[0]));
 	check_no_approval();
 	snprintf(path, sizeof(path), "%s/api/json", job);
-	cr_expect_eq(fake_hits(F_JK, "GET", path), 1);
+	cr_expect_eq(afx_fake_hits(&ax, F_JK, "GET", path), 1);
 	snprintf(path, sizeof(path), "%s/lastFailedBuild/api/json", job);
-	cr_expect_eq(fake_hits(F_JK, "GET", path), 1, "the build was not read by its permalink");
+	cr_expect_eq(afx_fake_hits(&ax, F_JK, "GET", path), 1,
+	    "the build was not read by its permalink");
 	snprintf(path, sizeof(path), "%s/5/consoleText", job);
-	cr_expect_eq(fake_hits(F_JK, "GET", path), 1, "the console log was not read");
-	cr_expect_eq(fake_hits(F_JK, "GET", "/queue/api/json"), 1);
-	cr_expect_eq(fake_hits(F_JK, "GET", "/computer/api/json"), 1);
+	cr_expect_eq(afx_fake_hits(&ax, F_JK, "GET", path), 1, "the console log was not read");
+	cr_expect_eq(afx_fake_hits(&ax, F_JK, "GET", "/queue/api/json"), 1);
+	cr_expect_eq(afx_fake_hits(&ax, F_JK, "GET", "/computer/api/json"), 1);
 	cr_expect_eq(fake_writes(F_JK), 0, "a denied rebuild reached Jenkins");
-	check_clean(F_JK);
+	afx_check_clean(&ax, F_JK);
 }
 
 /* A production Kustomization that is not Ready, its applied revision behind the one Flux last
@@ -501,13 +294,13 @@ kube_patch(const char *path)
  * reconcile is denied and nothing in apps-prod is patched. */
 Test(agents_e2e_more, drift_detector_flux)
 {
-	static const struct want_call calls[] = {
+	static const struct afx_call calls[] = {
 		{ "flux", "get_kustomizations", "ok" }, { "flux", "get_kustomization", "ok" },
 		{ "flux", "get_sources", "ok" }, { "flux", "reconcile_source", "ok" },
 		{ "flux", "reconcile_kustomization", "ok" },
 		{ "flux", "reconcile_kustomization", "denied" },
 	};
-	static const struct want_dec dec[] = {
+	static const struct afx_dec dec[] = {
 		{ "flux", "get_kustomizations", "allow", "drift-flux-read", "all_namespaces", "true" },
 		{ "flux", "get_kustomization", "allow", "drift-flux-read", "name", "\"podinfo\"" },
 		{ "flux", "get_sources", "allow", "drift-flux-read", "namespace", "\"apps-dev\"" },
@@ -524,16 +317,16 @@ Test(agents_e2e_more, drift_detector_flux)
 	json_t *res;
 
 	start("drift-detector", 41096, F_KUBE, "drift-detector-flux", prod_payments);
-	res = run("drift-detector", "Check the Flux objects for drift and remediate what you may.");
-	check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
-	check_answer(res, "| Kustomization apps-dev/podinfo | GitRepository podinfo checkout failed "
-	    "| auto-remediable | reconciled source and kustomization (rule drift-flux-reconcile) | "
-	    "Ready |");
-	check_answer(res, "| Kustomization apps-prod/payments | health check failed, applied 0a1b2c3 "
-	    "behind attempted 7e4f1a9 | "
-	    "review-required | denied by policy | not changed |");
+	res = afx_run(&h, "drift-detector", "Check the Flux objects for drift and remediate what "
+	    "you may.");
+	afx_check_calls(res, calls, sizeof(calls) / sizeof(calls[0]));
+	afx_check_answer(res, "| Kustomization apps-dev/podinfo | GitRepository podinfo checkout "
+	    "failed | auto-remediable | reconciled source and kustomization (rule "
+	    "drift-flux-reconcile) | Ready |");
+	afx_check_answer(res, "| Kustomization apps-prod/payments | health check failed, applied "
+	    "0a1b2c3 behind attempted 7e4f1a9 | review-required | denied by policy | not changed |");
 	json_decref(res);
-	check_decisions("drift-detector", dec, sizeof(dec) / sizeof(dec[0]));
+	afx_check_decisions(&h, "drift-detector", dec, sizeof(dec) / sizeof(dec[0]));
 	check_no_approval();
 	for (size_t i = 0; i < 2; i++) {
 		json_t *b = kube_patch(patched[i]), *ann;
@@ -546,7 +339,7 @@ Test(agents_e2e_more, drift_detector_flux)
 		json_decref(b);
 	}
 	cr_expect_eq(fake_writes(F_KUBE), 2, "more than the two reconciles changed the cluster");
-	cr_expect_eq(fake_hits(F_KUBE, "GET", "/namespaces/apps-prod/"), 0,
+	cr_expect_eq(afx_fake_hits(&ax, F_KUBE, "GET", "/namespaces/apps-prod/"), 0,
 	    "a denied reconcile reached the API server");
-	check_clean(F_KUBE);
+	afx_check_clean(&ax, F_KUBE);
 }

@@ -10,7 +10,7 @@
 
 #include <criterion/criterion.h>
 
-#include "tests/integration/harness.h"
+#include "tests/integration/agentsfx.h"
 
 static struct hx h;
 static pid_t fake = -1;
@@ -54,21 +54,6 @@ start_fake(void)
 	return port;
 }
 
-static const char *
-kubectl_path(void)
-{
-	static char path[512];
-	char *out = NULL, *nl;
-	const char *av[] = { "/bin/sh", "-c", "command -v kubectl", NULL };
-
-	cr_assert_eq(hx_run(&out, av), 0, "no kubectl on PATH (scripts/setup installs one)");
-	snprintf(path, sizeof(path), "%s", out);
-	if ((nl = strchr(path, '\n')) != NULL)
-		*nl = '\0';
-	free(out);
-	return path;
-}
-
 Test(flux_e2e, ops_through_corrald)
 {
 	const char *get[] = { "-o", "json", "call", "flux", "get_kustomization", "--args",
@@ -90,7 +75,7 @@ Test(flux_e2e, ops_through_corrald)
 	    "tenants:\n  demo: { uid: 41020 }\n"
 	    "endpoints:\n  flux:\n"
 	    "    - { name: dev, tenant: demo, url: \"http://127.0.0.1:%d\", allow_private: true }\n",
-	    h.dir, h.dir, getenv("CORRAL_LIBEXEC"), kubectl_path(), port);
+	    h.dir, h.dir, getenv("CORRAL_LIBEXEC"), afx_kubectl_path(), port);
 	hx_file(&h, "corral.yaml", cfg, 0600);
 	hx_start(&h, 1);
 
