@@ -13,6 +13,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,21 +295,20 @@ on_accept(struct privd *p)
 	plog("info", "corrald connected (pid %d)", (int)uc.pid);
 }
 
-/* The state directory an agent writes: walked from state_dir without following links (each
- * directory on the way searchable by us without an override capability: corrald makes them
- * 0711), then given to the tenant. corrald made it 0700; one writable by others is refused.
- * state_src is "<state_dir>/agents/T/A:/state" (vetted). */
+/* The directory a bind argument names ("<base>/C1/C2...:/DST", vetted), opened without
+ * following a link anywhere below base: the jail binds this very directory (through
+ * /proc/self/fd), so neither a link planted by corrald nor a swap after our check can point
+ * the bind elsewhere. */
 static int
-prepare_state(struct privd *p, const char *state_src, uid_t uid, gid_t gid)
+open_bind_src(const char *base, const char *arg)
 {
 	char rel[LIM_PATH_MAX], *c, *save = NULL;
-	size_t skip = strlen(p->rules.state_dir) + 1;
-	struct stat st;
-	int fd, nfd, r = 0;
+	size_t skip = strlen(base) + 1;
+	int fd, nfd;
 
-	snprintf(rel, sizeof(rel), "%.*s", (int)(strrchr(state_src, ':') - state_src - skip),
-	    state_src + skip);
-	if ((fd = open(p->rules.state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+	snprintf(rel, sizeof(rel), "%.*s", (int)(strrchr(arg, ':') - arg - (ptrdiff_t)skip),
+	    arg + skip);
+	if ((fd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -errno;
 	for (c = strtok_r(rel, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
 		nfd = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -316,22 +316,75 @@ prepare_state(struct privd *p, const char *state_src, uid_t uid, gid_t gid)
 		if ((fd = nfd) < 0)
 			return -errno;
 	}
+	return fd;
+}
+
+/* The worker's socket directory: corrald's (or root's), not writable by others. */
+static int
+open_ipc(struct privd *p, const char *arg)
+{
+	struct stat st;
+	int fd = open_bind_src(p->rules.runtime_dir, arg);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || (st.st_uid != p->peer_uid && st.st_uid != 0) ||
+	    (st.st_mode & 022) != 0) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* The state directory an agent writes, given to the tenant. corrald made it 0700 (each
+ * directory on the way searchable by us without an override capability: 0711); one that
+ * others may write is refused. */
+static int
+open_state(struct privd *p, const char *arg, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int fd = open_bind_src(p->rules.state_dir, arg), r = 0;
+
+	if (fd < 0)
+		return fd;
 	if (fstat(fd, &st) < 0)
 		r = -errno;
 	else if ((st.st_mode & 022) != 0)
 		r = -EPERM;
 	else if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
 		r = -errno;
-	close(fd);
-	return r;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* The jail's fds: 0 /dev/null, 1-2 stderr, 3 broker (or /dev/null), 4 status, 5 the /ipc
+ * directory, 6 the /state directory (or /dev/null). Moved out of the way first: a source may
+ * already sit on a number it must not lose before it is copied. */
+static int
+child_fds(const int *src, int devnull)
+{
+	int hi[7];
+
+	for (int i = 0; i < 7; i++)
+		if ((hi[i] = fcntl(src[i] >= 0 ? src[i] : devnull, F_DUPFD, 100)) < 0)
+			return -1;
+	for (int i = 0; i < 7; i++)
+		if (dup2(hi[i], i) < 0)
+			return -1;
+	return (int)syscall(SYS_close_range, 7, ~0U, 0);
 }
 
 static pid_t
-run_jail(struct privd *p, char **argv, const int *fds, size_t nfds)
+run_jail(struct privd *p, char **argv, const int *fds, size_t nfds, int ipc_fd, int state_fd)
 {
 	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
 	pid_t pid, parent = getpid();
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	const int src[7] = { -1, fds[1], fds[1], nfds > 2 ? fds[2] : -1, fds[0], ipc_fd,
+		state_fd };
 
 	if (devnull < 0)
 		return -errno;
@@ -340,21 +393,34 @@ run_jail(struct privd *p, char **argv, const int *fds, size_t nfds)
 		return -errno;
 	}
 	if (pid == 0) {
+		sigset_t none;
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
-		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(devnull, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0 ||
-		    dup2(nfds > 2 ? fds[2] : devnull, 3) < 0 || dup2(fds[0], 4) < 0)
+		if (child_fds(src, devnull) < 0)
 			_exit(127);
-		syscall(SYS_close_range, 5, ~0U, 0);
 		execve(p->jail_path, argv, envp);
 		_exit(127);
 	}
 	close(devnull);
 	return pid;
+}
+
+/* argv with the vetted binds pointed at the directories privd opened (fds 5 and 6). */
+static void
+binds_by_fd(char **argv, const struct privd_vetted *v)
+{
+	static char ipc[] = "/proc/self/fd/5:/ipc", state[] = "/proc/self/fd/6:/state";
+
+	for (size_t i = 0; argv[i]; i++) {
+		if (argv[i] == v->ipc_src)
+			argv[i] = ipc;
+		else if (v->state_src && argv[i] == v->state_src)
+			argv[i] = state;
+	}
 }
 
 static void
@@ -364,7 +430,7 @@ on_spawn(struct privd *p, const struct privd_hdr *h, char *payload, size_t len, 
 	struct privd_hdr rep = { .op = PRIVD_SPAWNED, .id = h->id };
 	char *argv[LIM_PRIVD_ARGS_MAX + 1], why[300] = "";
 	struct privd_vetted v;
-	int r;
+	int r, ipc_fd = -1, state_fd = -1;
 
 	if (privd_split_argv(payload, len, (size_t)(h->val > 0 ? h->val : 0), argv) < 0) {
 		r = ERR_PROTO;
@@ -377,15 +443,24 @@ on_spawn(struct privd *p, const struct privd_hdr *h, char *payload, size_t len, 
 	} else if (p->njails >= LIM_PRIVD_JAILS) {
 		r = -EAGAIN;
 		snprintf(why, sizeof(why), "%u jails are running", LIM_PRIVD_JAILS);
-	} else if (v.state_src && (r = prepare_state(p, v.state_src, v.uid, v.gid)) < 0) {
+	} else if ((ipc_fd = r = open_ipc(p, v.ipc_src)) < 0) {
+		snprintf(why, sizeof(why), "socket directory: %s", strerror(-r));
+	} else if (v.state_src && (state_fd = r = open_state(p, v.state_src, v.uid, v.gid)) < 0) {
 		snprintf(why, sizeof(why), "state directory: %s", strerror(-r));
-	} else if ((r = run_jail(p, argv, fds, nfds)) < 0) {
-		snprintf(why, sizeof(why), "fork: %s", strerror(-r));
 	} else {
-		p->jails[p->njails++] = (struct jail){ r, p->gen };
-		rep.pid = r;
-		r = 0;
+		binds_by_fd(argv, &v);
+		if ((r = run_jail(p, argv, fds, nfds, ipc_fd, state_fd)) < 0) {
+			snprintf(why, sizeof(why), "fork: %s", strerror(-r));
+		} else {
+			p->jails[p->njails++] = (struct jail){ r, p->gen };
+			rep.pid = r;
+			r = 0;
+		}
 	}
+	if (ipc_fd >= 0)
+		close(ipc_fd);
+	if (state_fd >= 0)
+		close(state_fd);
 	rep.val = r;
 	if (r < 0)
 		plog("warning", "refused a spawn: %s", why);

@@ -98,6 +98,20 @@ path_under(const char *p, const char *dir)
 	return strncmp(p, dir, n) == 0 && (p[n] == '\0' || p[n] == '/');
 }
 
+/* "/proc/self/fd/N", an inherited descriptor of N >= 3 */
+static bool
+bind_by_fd(const char *src)
+{
+	const char *p = src + 14;
+	char *end;
+	long n;
+
+	if (strncmp(src, "/proc/self/fd/", 14) != 0 || *p < '0' || *p > '9')
+		return false;
+	n = strtol(p, &end, 10);
+	return *end == '\0' && n >= 3 && n < FD_SYNC && fcntl((int)n, F_GETFD) >= 0;
+}
+
 static int
 check_binds(const struct jail_spec *s, struct jail_ctx *c)
 {
@@ -112,8 +126,13 @@ check_binds(const struct jail_spec *s, struct jail_ctx *c)
 		/* Resolved in our (the caller's) view: inside, the host root is only at /old. */
 		if (!b->src || b->src[0] != '/')
 			return -EINVAL;
-		if (realpath(b->src, c->bind_src[i]) == NULL)
+		if (bind_by_fd(b->src)) {
+			/* a directory our caller opened for us (corral-privd): bound through the
+			 * descriptor itself, never by a path that could change meanwhile */
+			snprintf(c->bind_src[i], sizeof(c->bind_src[i]), "%s", b->src);
+		} else if (realpath(b->src, c->bind_src[i]) == NULL) {
 			return -errno;
+		}
 		c->binds[i] = (struct jail_bind){ c->bind_src[i], b->dst, b->rw };
 	}
 	c->nbinds = s->nbinds;

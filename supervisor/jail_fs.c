@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -284,6 +285,36 @@ fs_tmp(struct jail_ctx *c)
 	return 0;
 }
 
+/* A bind source given as an inherited descriptor ("/proc/self/fd/N", corral-privd's): it
+ * belongs to our caller's mount namespace, from which the kernel does not bind. Its path,
+ * opened again in ours, must be the very same directory (device and inode); the bind then
+ * goes through that new descriptor, so no path can change between the check and the mount. */
+static int
+fs_bind_fds(struct jail_ctx *c)
+{
+	for (size_t i = 0; i < c->nbinds; i++) {
+		char path[PATH_MAX];
+		struct stat a, b;
+		ssize_t k;
+		int n, m;
+
+		if (strncmp(c->binds[i].src, "/proc/self/fd/", 14) != 0)
+			continue;
+		n = atoi(c->binds[i].src + 14);
+		if ((k = readlink(c->binds[i].src, path, sizeof(path) - 1)) <= 0 || path[0] != '/')
+			return jail_fail(c, k < 0 ? errno : ENOENT, "bind fd %d", n);
+		path[k] = '\0';
+		if ((m = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return jail_fail(c, errno, "bind fd %d: %s", n, path);
+		if (fstat(n, &a) < 0 || fstat(m, &b) < 0 || a.st_dev != b.st_dev ||
+		    a.st_ino != b.st_ino)
+			return jail_fail(c, EXDEV, "bind fd %d: %s is another directory now", n, path);
+		snprintf(c->bind_src[i], sizeof(c->bind_src[i]), "/proc/self/fd/%d", m);
+		c->binds[i].src = c->bind_src[i];
+	}
+	return 0;
+}
+
 static int
 fs_binds(struct jail_ctx *c)
 {
@@ -329,7 +360,8 @@ jail_fs_build(struct jail_ctx *c)
 {
 	int r;
 
-	if ((r = fs_stage(c)) < 0 || (r = fs_system(c)) < 0 || (r = fs_etc(c)) < 0 ||
+	if ((r = fs_bind_fds(c)) < 0 || (r = fs_stage(c)) < 0 || (r = fs_system(c)) < 0 ||
+	    (r = fs_etc(c)) < 0 ||
 	    (r = fs_proc(c)) < 0 || (r = fs_dev(c)) < 0 || (r = fs_tmp(c)) < 0 ||
 	    (r = fs_binds(c)) < 0)
 		return r;

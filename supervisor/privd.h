@@ -5,8 +5,10 @@
  * without network, does the few acts that need privilege, on corrald's request only:
  *
  *   SPAWN   run corral-jail with an argument vector it vets against a fixed grammar
- *           (privd_vet), with the status, stderr and broker fds corrald passes along;
- *           answers SPAWNED with the jail's pid, or with a refusal and its reason
+ *           (privd_vet), with the status, stderr and broker fds corrald passes along, and
+ *           the /ipc and /state bind sources it opened itself without following links
+ *           (bound by descriptor); answers SPAWNED with the jail's pid, or with a refusal
+ *           and its reason
  *   KILL    SIGKILL one of the jails it spawned for this connection
  *   EXITED  (event) a jail ended: its pid and wait status
  *   KMSG    (event) the kernel's seccomp record (audit type 1326) of a process running as a
@@ -56,7 +58,8 @@ struct privd_rules {
 struct privd_vetted {
 	uid_t uid;
 	gid_t gid;
-	const char *state_src;		/* the /state bind's source, or NULL */
+	const char *ipc_src;		/* the /ipc bind's argument ("SRC:/ipc", in argv) */
+	const char *state_src;		/* the /state bind's argument, or NULL */
 	size_t nkeep;			/* --keep-fd count: 0 or 1 (the broker, fd 3) */
 };
 

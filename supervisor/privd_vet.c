@@ -124,6 +124,7 @@ bind_ok(struct vet *v, const char *opt, const char *val)
 	if (strcmp(opt, "--bind-ro") == 0 && strcmp(colon, ":/ipc") == 0 && !v->have_ipc &&
 	    under(src, v->r->runtime_dir, "/w/", 1)) {
 		v->have_ipc = true;
+		v->out->ipc_src = val;		/* the caller reads it up to the colon */
 		return 0;
 	}
 	if (strcmp(opt, "--bind-rw") == 0 && strcmp(colon, ":/state") == 0 &&

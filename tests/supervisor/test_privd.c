@@ -562,3 +562,42 @@ Test(privd_load, exits_wait_for_a_slow_corrald)
 	cr_expect_eq(got, N, "%d of %d exits reported", got, N);
 	privc_free(c);
 }
+
+/* The socket directory is opened by privd without following links and bound through that
+ * descriptor: a link corrald (or anyone) planted at <runtime>/w/NAME is refused, and so is a
+ * directory others may write. */
+Test(privd_live, socket_dir_links_are_not_followed)
+{
+	struct privc *c = connect_as(PEER_UID);
+	char ipc[160], p[160];
+	const char *argv[] = { jail, "--profile", "agent", "--uid", "41001", "--gid", "41001",
+		"--status-fd", "4", "--bind-ro", ipc, "--", "/usr/bin/true", NULL };
+	int so[2], se[2], r;
+	pid_t pid;
+	char why[300];
+
+	snprintf(p, sizeof(p), "%s/run/w/evil.0", dir);
+	cr_assert_eq(symlink("/etc", p), 0);
+	snprintf(ipc, sizeof(ipc), "%s:/ipc", p);
+	cr_assert_eq(pipe2(so, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(se, O_CLOEXEC), 0);
+	r = privc_spawn(c, (char *const *)argv, (const int[3]){ so[1], se[1], -1 }, &pid, why,
+	    sizeof(why));
+	cr_expect_neq(r, 0, "a linked socket directory was bound");
+	cr_expect(strstr(why, "socket directory") != NULL, "why: %s", why);
+
+	snprintf(p, sizeof(p), "%s/run/w/open.0", dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	cr_assert_eq(chmod(p, 0777), 0);
+	snprintf(ipc, sizeof(ipc), "%s:/ipc", p);
+	r = privc_spawn(c, (char *const *)argv, (const int[3]){ so[1], se[1], -1 }, &pid, why,
+	    sizeof(why));
+	cr_expect_neq(r, 0, "a socket directory others may write was bound");
+
+	snprintf(p, sizeof(p), "%s/run/w/a.0", dir);	/* the good one still works */
+	snprintf(ipc, sizeof(ipc), "%s:/ipc", p);
+	r = privc_spawn(c, (char *const *)argv, (const int[3]){ so[1], se[1], -1 }, &pid, why,
+	    sizeof(why));
+	cr_expect_eq(r, 0, "%s", why);
+	privc_free(c);
+}
