@@ -99,6 +99,19 @@ program_ok(struct vet *v, const char *what, const char *path)
 	    (st.st_mode & (S_ISUID | S_ISGID)) != 0)
 		return refuse(v, "%s '%s' is not a regular, world-executable file without set-id "
 		    "bits", what, path);
+	/* the jail opens it as root: every directory on the way must be one anybody may pass,
+	 * or a tenant would run what its own uid could not reach */
+	{
+		char dir[LIM_PATH_MAX], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		while ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			if (stat(dir, &st) < 0 || (st.st_mode & S_IXOTH) == 0)
+				return refuse(v, "%s '%s': directory %s is not searchable by all",
+				    what, path, dir);
+		}
+	}
 	return 0;
 }
 

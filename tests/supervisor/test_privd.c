@@ -167,6 +167,32 @@ Test(privd, vet_table)
 	}
 }
 
+/* A world-executable program behind a directory only root may pass: the jail would open it
+ * as root, so privd refuses it. */
+Test(privd, programs_behind_closed_directories)
+{
+	char d[] = "/tmp/corral-privd-vet-XXXXXX", prog[96], why[300];
+	const struct privd_rules rules = { .jail_path = "/x/corral-jail", .runtime_dir = "/r",
+		.state_dir = "/s", .uid_min = 41000, .uid_max = 41999 };
+	char *argv[] = { "/x/corral-jail", "--profile", "agent", "--uid", "41001", "--gid",
+		"41001", "--status-fd", "4", "--bind-ro", "/r/w/a.0:/ipc", "--", prog, NULL };
+	struct privd_vetted v;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(d));
+	snprintf(prog, sizeof(prog), "%s/tool", d);
+	cr_assert_not_null(f = fopen(prog, "w"));
+	fclose(f);
+	chmod(prog, 0755);
+	chmod(d, 0755);
+	cr_expect_eq(privd_vet(&rules, argv, 13, &v, why, sizeof(why)), 0, "%s", why);
+	chmod(d, 0700);
+	cr_expect_eq(privd_vet(&rules, argv, 13, &v, why, sizeof(why)), ERR_DENIED);
+	cr_expect(strstr(why, "not searchable by all") != NULL, "%s", why);
+	unlink(prog);
+	rmdir(d);
+}
+
 /* ------------------------------------------------------------------ the daemon */
 
 static void
