@@ -14,34 +14,15 @@
 
 #include "ipc/err.h"
 #include "ipc/limits.h"
+#include "tests/agentrt/artfx.h"
 #include "tests/model/fsup.h"
+#include "tests/model/mfx.h"
 #include "tools/http.h"
 #include "tools/tool.h"
 
 static struct fsup_peer A;
 static json_t *events;		/* EVENT texts of the run, in order */
 static char state[160];
-
-static json_t *
-J(const char *text)
-{
-	json_error_t e;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-
-	cr_assert_not_null(j, "bad JSON in the test: %s: %.80s", e.text, text);
-	return j;
-}
-
-static const char *
-S(const json_t *v)
-{
-	static char buf[16384];
-	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-
-	snprintf(buf, sizeof(buf), "%s", s ? s : "(null)");
-	free(s);
-	return buf;
-}
 
 static int64_t
 art_test_now(void)
@@ -55,11 +36,7 @@ art_test_now(void)
 static void
 spawn(const char *dir)
 {
-	const char *bin = getenv("CORRAL_AGENT");
-	const char *argv[] = { bin, "--state-dir", dir, NULL };
-
-	cr_assert_not_null(bin, "CORRAL_AGENT is not set");
-	fsup_spawn(&A, argv, "agent", false);
+	artfx_spawn(&A, dir);
 	json_decref(events);
 	events = json_array();
 }
@@ -67,23 +44,17 @@ spawn(const char *dir)
 static void
 setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(state, sizeof(state), "%s/corral-agentrt-XXXXXX", tmp ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(state));
+	artfx_state_make(state, sizeof(state), "corral-agentrt");
 	spawn(state);
 }
 
 static void
 teardown(void)
 {
-	char cmd[256];
-
 	fsup_stop(&A);
 	json_decref(events);
 	events = NULL;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
-	cr_assert_eq(system(cmd), 0);
+	artfx_state_remove(state);
 }
 
 TestSuite(agentrt, .init = setup, .fini = teardown, .timeout = 30);
@@ -110,20 +81,6 @@ send_run(uint64_t id, const char *input, const char *agent_extra)
 	free(agent);
 }
 
-/* The next message that is not an EVENT (EVENTs are collected). */
-static void
-next(struct msg *m, int timeout_ms)
-{
-	for (;;) {
-		memset(m, 0, sizeof(*m));
-		cr_assert_eq(fsup_recv(&A, m, timeout_ms), 0, "the agent said nothing");
-		if (m->type != MSG_EVENT)
-			return;
-		json_array_append_new(events, json_string(m->text));
-		msg_clear(m);
-	}
-}
-
 /* Expect a CALL of tool.op; returns its id, *args its parsed arguments. */
 static uint64_t
 expect_call(const char *tool, const char *op, json_t **args)
@@ -131,13 +88,13 @@ expect_call(const char *tool, const char *op, json_t **args)
 	struct msg m;
 	uint64_t id;
 
-	next(&m, 10000);
+	artfx_next(&A, &m, 10000, events);
 	cr_assert_eq(m.type, MSG_CALL, "expected CALL %s.%s, got %s (%s)", tool, op,
 	    msg_type_name(m.type), m.text ? m.text : "");
 	cr_assert_str_eq(m.tool, tool);
 	cr_assert_str_eq(m.op, op);
 	if (args)
-		*args = J(m.args);
+		*args = mfx_json(m.args);
 	id = m.id;
 	msg_clear(&m);
 	return id;
@@ -168,7 +125,7 @@ static json_t *
 turn(const char *content, const char *calls, int in, int out)
 {
 	return json_pack("{s:{s:s, s:s?, s:o}, s:s, s:{s:i, s:i}, s:s, s:s}", "message", "role",
-	    "assistant", "content", content, "tool_calls", calls ? J(calls) : json_array(),
+	    "assistant", "content", content, "tool_calls", calls ? mfx_json(calls) : json_array(),
 	    "finish", calls ? "tool_calls" : "stop", "usage", "input_tokens", in,
 	    "output_tokens", out, "provider", "script", "model", "m1");
 }
@@ -180,11 +137,11 @@ expect_done(uint64_t run)
 	struct msg m;
 	json_t *r;
 
-	next(&m, 10000);
+	artfx_next(&A, &m, 10000, events);
 	cr_assert_eq(m.type, MSG_DONE, "expected DONE, got %s: %d %s", msg_type_name(m.type),
 	    m.code, m.text ? m.text : "");
 	cr_assert_eq(m.id, run);
-	r = J(m.result);
+	r = mfx_json(m.result);
 	msg_clear(&m);
 	return r;
 }
@@ -219,12 +176,12 @@ Test(agentrt, model_loop_parallel_calls)
 	send_run(41, "Is guestbook healthy?", NULL);
 	m1 = expect_call("model", "chat", &args);
 	msgs = json_object_get(args, "messages");
-	want = J("[{\"role\":\"system\",\"content\":\"You watch.\"},{\"role\":\"user\",\"content\":"
-	    "\"Is guestbook healthy?\"}]");
-	cr_assert(json_equal(msgs, want), "first messages: %s", S(msgs));
+	want = mfx_json("[{\"role\":\"system\",\"content\":\"You watch.\"},"
+	    "{\"role\":\"user\",\"content\":\"Is guestbook healthy?\"}]");
+	cr_assert(json_equal(msgs, want), "first messages: %s", mfx_str(msgs));
 	json_decref(want);
 	tools = json_object_get(args, "tools");
-	cr_assert_eq(json_array_size(tools), 3, "%s", S(tools));
+	cr_assert_eq(json_array_size(tools), 3, "%s", mfx_str(tools));
 	cr_assert_str_eq(str_at(json_array_get(tools, 0), "name"), "echo__echo");
 	cr_assert_str_eq(str_at(json_array_get(tools, 1), "name"), "echo__fail");
 	cr_assert_str_eq(str_at(json_array_get(tools, 2), "name"), "argocd__get_application");
@@ -245,13 +202,14 @@ Test(agentrt, model_loop_parallel_calls)
 	c2 = expect_call("echo", "echo", &args);
 	cr_assert_str_eq(str_at(args, "msg"), "hi");
 	json_decref(args);
-	answer(c2, J("{\"msg\":\"hi\",\"dry_run\":false}"));
+	answer(c2, mfx_json("{\"msg\":\"hi\",\"dry_run\":false}"));
 	answer_err(c1, ERR_DENIED, "rule deny-argocd: argocd is off limits", NULL);
 
 	m2 = expect_call("model", "chat", &args);
 	msgs = json_object_get(args, "messages");
-	cr_assert_eq(json_array_size(msgs), 5, "%s", S(msgs));
-	want = J("[{\"role\":\"assistant\",\"content\":\"Looking.\",\"tool_calls\":[{\"id\":\"k1\","
+	cr_assert_eq(json_array_size(msgs), 5, "%s", mfx_str(msgs));
+	want = mfx_json("[{\"role\":\"assistant\",\"content\":\"Looking.\","
+	    "\"tool_calls\":[{\"id\":\"k1\","
 	    "\"name\":\"argocd__get_application\",\"arguments\":{\"app_name\":\"guestbook\"}},"
 	    "{\"id\":\"k2\",\"name\":\"echo__echo\",\"arguments\":{\"msg\":\"hi\"}}]},"
 	    "{\"role\":\"tool\",\"tool_call_id\":\"k1\",\"name\":\"argocd__get_application\","
@@ -260,7 +218,7 @@ Test(agentrt, model_loop_parallel_calls)
 	    "\"content\":\"{\\\"msg\\\":\\\"hi\\\",\\\"dry_run\\\":false}\"}]");
 	for (size_t i = 0; i < 3; i++)
 		cr_assert(json_equal(json_array_get(msgs, 2 + i), json_array_get(want, i)),
-		    "message %zu: %s", 2 + i, S(json_array_get(msgs, 2 + i)));
+		    "message %zu: %s", 2 + i, mfx_str(json_array_get(msgs, 2 + i)));
 	json_decref(want);
 	json_decref(args);
 	answer(m2, turn("guestbook: could not look (denied).", NULL, 150, 9));
@@ -276,11 +234,11 @@ Test(agentrt, model_loop_parallel_calls)
 	cr_assert_str_eq(str_at(json_array_get(json_object_get(done, "calls"), 1), "outcome"),
 	    "ok");
 	cr_assert_str_eq(str_at(done, "model"), "default");
-	cr_assert(event_seen("model turn 1 -> 2 tool calls"), "%s", S(events));
+	cr_assert(event_seen("model turn 1 -> 2 tool calls"), "%s", mfx_str(events));
 	cr_assert(event_seen("tool argocd.get_application -> DENIED: rule deny-argocd: argocd is "
-	    "off limits"), "%s", S(events));
-	cr_assert(event_seen("tool echo.echo -> ok"), "%s", S(events));
-	cr_assert(event_seen("model turn 2 -> 0 tool calls"), "%s", S(events));
+	    "off limits"), "%s", mfx_str(events));
+	cr_assert(event_seen("tool echo.echo -> ok"), "%s", mfx_str(events));
+	cr_assert(event_seen("model turn 2 -> 0 tool calls"), "%s", mfx_str(events));
 	cr_assert_eq(fsup_seccomp(A.pid), 2, "the agent runs under its seccomp filter");
 	json_decref(done);
 }
@@ -309,7 +267,7 @@ Test(agentrt, refusals_become_tool_results)
 	cr_assert_str_eq(str_at(json_array_get(msgs, 4), "content"),
 	    "UNKNOWN TOOL: 'bogus' is not one of this agent's tools (they are named FAMILY__OP)");
 	cr_assert(strncmp(str_at(json_array_get(msgs, 5), "content"), "UNKNOWN TOOL: "
-	    "'model__chat'", 27) == 0, "%s", S(json_array_get(msgs, 5)));
+	    "'model__chat'", 27) == 0, "%s", mfx_str(json_array_get(msgs, 5)));
 	cr_assert_str_eq(str_at(json_array_get(msgs, 6), "content"),
 	    "INVALID ARGUMENTS: the arguments are not a JSON object: {x");
 	for (size_t i = 3; i < 7; i++)
@@ -347,7 +305,7 @@ Test(agentrt, pending_approval_waited_for)
 	cr_assert_geq(art_test_now() - t0, 900, "asked again after about a second");
 	answer_err(c2, ERR_PENDING, "approval ap-7 needed", "{\"id\":\"ap-7\"}");
 	c3 = expect_call("echo", "echo", NULL);
-	answer(c3, J("{\"msg\":\"sync\",\"dry_run\":false}"));
+	answer(c3, mfx_json("{\"msg\":\"sync\",\"dry_run\":false}"));
 	m2 = expect_call("model", "chat", &args);
 	msgs = json_object_get(args, "messages");
 	cr_assert_str_eq(str_at(json_array_get(msgs, 3), "content"),
@@ -372,7 +330,7 @@ Test(agentrt, pending_bounded_by_the_run_deadline)
 	answer(m1, turn(NULL, "[{\"id\":\"s\",\"name\":\"echo__echo\",\"arguments\":{\"msg\":"
 	    "\"x\"}}]", 1, 1));
 	for (;;) {
-		next(&m, 5000);
+		artfx_next(&A, &m, 5000, events);
 		if (m.type != MSG_CALL)
 			break;
 		cr_assert_str_eq(m.tool, "echo");
@@ -381,12 +339,13 @@ Test(agentrt, pending_bounded_by_the_run_deadline)
 		answer_err(c, ERR_PENDING, "approval ap-9 needed", NULL);
 	}
 	cr_assert_eq(m.type, MSG_DONE, "%s", msg_type_name(m.type));
-	done = J(m.result);
+	done = mfx_json(m.result);
 	msg_clear(&m);
 	cr_assert_str_eq(str_at(done, "stopped"), "deadline");
 	cr_assert_str_eq(str_at(json_array_get(json_object_get(done, "calls"), 0), "outcome"),
 	    "pending");
-	cr_assert(event_seen("tool echo.echo -> PENDING: approval ap-9 needed"), "%s", S(events));
+	cr_assert(event_seen("tool echo.echo -> PENDING: approval ap-9 needed"), "%s",
+	    mfx_str(events));
 	json_decref(done);
 }
 
@@ -419,7 +378,7 @@ Test(agentrt, max_iterations)
 		answer(m, turn("again", "[{\"id\":\"x\",\"name\":\"echo__echo\",\"arguments\":"
 		    "{\"msg\":\"x\"}}]", 1, 1));
 		c = expect_call("echo", "echo", NULL);
-		answer(c, J("{}"));
+		answer(c, mfx_json("{}"));
 	}
 	done = expect_done(46);
 	cr_assert_str_eq(str_at(done, "stopped"), "max_iterations");
@@ -438,12 +397,12 @@ Test(agentrt, model_error_ends_the_run)
 	send_run(47, "go", NULL);
 	m1 = expect_call("model", "chat", NULL);
 	answer_err(m1, ERR_BUDGET, "tenant payments: token budget exhausted", NULL);
-	next(&m, 5000);
+	artfx_next(&A, &m, 5000, events);
 	cr_assert_eq(m.type, MSG_ERROR);
 	cr_assert_eq(m.id, 47);
 	cr_assert_eq(m.code, ERR_BUDGET);
 	cr_assert_str_eq(m.text, "model: tenant payments: token budget exhausted");
-	detail = J(m.detail);
+	detail = mfx_json(m.detail);
 	cr_assert_eq(json_integer_value(json_object_get(detail, "iterations")), 1);
 	json_decref(detail);
 	msg_clear(&m);
@@ -459,13 +418,13 @@ Test(agentrt, ping_queue_cancel)
 	send_run(48, "first", NULL);
 	m1 = expect_call("model", "chat", NULL);
 	cr_assert_eq(fsup_send(&A, &m), 0);
-	next(&m, 5000);
+	artfx_next(&A, &m, 5000, events);
 	cr_assert_eq(m.type, MSG_PONG);
 	cr_assert_eq(m.id, 900);
 	msg_clear(&m);
 	send_run(49, "second", NULL);
 	cr_assert_eq(fsup_send(&A, &c), 0);
-	next(&m, 5000);
+	artfx_next(&A, &m, 5000, events);
 	cr_assert_eq(m.type, MSG_ERROR);
 	cr_assert_eq(m.id, 48);
 	cr_assert_eq(m.code, ERR_TIMEOUT);
@@ -517,16 +476,17 @@ Test(agentrt, relay_calls)
 	send_run(51, "{\"calls\":[{\"tool\":\"echo\",\"op\":\"echo\",\"args\":{\"msg\":\"hi\"}},"
 	    "{\"tool\":\"echo\"},{\"tool\":\"echo\",\"op\":\"fail\"}]}", NULL);
 	c1 = expect_call("echo", "echo", NULL);
-	answer(c1, J("{\"msg\":\"hi\"}"));
+	answer(c1, mfx_json("{\"msg\":\"hi\"}"));
 	c1 = expect_call("echo", "fail", NULL);
 	answer_err(c1, ERR_DENIED, "no", NULL);
 	done = expect_done(51);
-	want = J("{\"results\":[{\"ok\":true,\"result\":{\"msg\":\"hi\"}},{\"ok\":false,\"error\":"
+	want = mfx_json("{\"results\":[{\"ok\":true,\"result\":{\"msg\":\"hi\"}},"
+	    "{\"ok\":false,\"error\":"
 	    "\"call needs tool and op\"},{\"ok\":false,\"code\":-4986,\"error\":\"ERR_DENIED\","
 	    "\"message\":\"no\"}]}");
 	json_object_set_new(json_array_get(json_object_get(want, "results"), 2), "code",
 	    json_integer(ERR_DENIED));
-	cr_assert(json_equal(done, want), "%s", S(done));
+	cr_assert(json_equal(done, want), "%s", mfx_str(done));
 	json_decref(want);
 	json_decref(done);
 }
@@ -538,7 +498,7 @@ Test(agentrt, no_model_no_loop)
 		.agent = "{\"name\":\"x\",\"tools\":[]}" };
 
 	cr_assert_eq(fsup_send(&A, &m), 0);
-	next(&m, 5000);
+	artfx_next(&A, &m, 5000, events);
 	cr_assert_eq(m.type, MSG_ERROR);
 	cr_assert_eq(m.code, ERR_SCHEMA);
 	cr_assert(strstr(m.text, "no model configured") != NULL, "%s", m.text);

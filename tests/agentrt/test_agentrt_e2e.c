@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "ipc/err.h"
+#include "tests/agentrt/artfx.h"
 #include "tests/model/fsup.h"
+#include "tests/model/mfx.h"
 #include "tests/tools/harness.h"
 
 #define SECRET	"sk-e2e-SECRET-0123456789abcdef"
@@ -19,16 +21,6 @@
 static struct fake F;
 static struct fsup_peer A, W;
 static json_t *seen_by_agent;	/* every payload the agent received */
-
-static json_t *
-J(const char *text)
-{
-	json_error_t e;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-
-	cr_assert_not_null(j, "bad JSON: %s: %.80s", e.text, text);
-	return j;
-}
 
 static void
 to_agent(struct msg *m)
@@ -66,7 +58,7 @@ static void
 route_tool(const struct msg *call)
 {
 	struct msg r = { .id = call->id };
-	json_t *args = J(call->args);
+	json_t *args = mfx_json(call->args);
 
 	if (strcmp(call->tool, "echo") == 0) {
 		r.type = MSG_RESULT;
@@ -103,7 +95,7 @@ serve_run(json_t *ctx)
 
 		cr_assert_eq(fsup_recv(&A, &m, 20000), 0, "the agent went quiet");
 		if (m.type == MSG_DONE) {
-			done = J(m.result);
+			done = mfx_json(m.result);
 			msg_clear(&m);
 			return done;
 		}
@@ -127,12 +119,11 @@ start_all(const char *script, unsigned port)
 {
 	const char *wargv[] = { getenv("CORRAL_WORKER"), "--kind", "model", "--family", "model",
 		NULL };
-	const char *aargv[] = { getenv("CORRAL_AGENT"), "--state-dir", "/nonexistent", NULL };
 
 	(void)script;
 	fsup_spawn(&W, wargv, "model", true);
 	W.allowed_port = port;
-	fsup_spawn(&A, aargv, "agent", false);
+	artfx_spawn(&A, "/nonexistent");
 	seen_by_agent = json_array();
 }
 

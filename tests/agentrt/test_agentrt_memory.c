@@ -10,72 +10,28 @@
 #include <unistd.h>
 
 #include "ipc/err.h"
+#include "tests/agentrt/artfx.h"
 #include "tests/model/fsup.h"
+#include "tests/model/mfx.h"
 #include "tools/http.h"
 
 static struct fsup_peer A;
 static char state[160];
 
-static json_t *
-J(const char *text)
-{
-	json_error_t e;
-	json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-
-	cr_assert_not_null(j, "bad JSON: %s: %.80s", e.text, text);
-	return j;
-}
-
-static const char *
-S(const json_t *v)
-{
-	static char buf[8192];
-	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-
-	snprintf(buf, sizeof(buf), "%s", s ? s : "(null)");
-	free(s);
-	return buf;
-}
-
-static void
-spawn(const char *dir)
-{
-	const char *argv[] = { getenv("CORRAL_AGENT"), "--state-dir", dir, NULL };
-
-	fsup_spawn(&A, argv, "agent", false);
-}
-
 static void
 setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(state, sizeof(state), "%s/corral-agentmem-XXXXXX", tmp ? tmp : "/tmp");
-	cr_assert_not_null(mkdtemp(state));
+	artfx_state_make(state, sizeof(state), "corral-agentmem");
 }
 
 static void
 teardown(void)
 {
-	char cmd[256];
-
 	fsup_stop(&A);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
-	cr_assert_eq(system(cmd), 0);
+	artfx_state_remove(state);
 }
 
 TestSuite(agentmem, .init = setup, .fini = teardown, .timeout = 30);
-
-static void
-next(struct msg *m)
-{
-	do {
-		memset(m, 0, sizeof(*m));
-		cr_assert_eq(fsup_recv(&A, m, 10000), 0);
-		if (m->type == MSG_EVENT)
-			msg_clear(m);
-	} while (m->type == 0);
-}
 
 /* One run: the model is asked once (its messages returned in *asked) and answers. */
 static json_t *
@@ -89,10 +45,10 @@ run(uint64_t id, const char *input, const char *answer, json_t **asked)
 	json_t *args, *done;
 
 	cr_assert_eq(fsup_send(&A, &m), 0);
-	next(&m);
+	artfx_next(&A, &m, 10000, NULL);
 	cr_assert_eq(m.type, MSG_CALL);
 	cr_assert_str_eq(m.tool, "model");
-	args = J(m.args);
+	args = mfx_json(m.args);
 	*asked = json_incref(json_object_get(args, "messages"));
 	json_decref(args);
 	r.id = m.id;
@@ -102,10 +58,10 @@ run(uint64_t id, const char *input, const char *answer, json_t **asked)
 	    "\"output_tokens\":1}}", answer) > 0);
 	cr_assert_eq(fsup_send(&A, &r), 0);
 	free(r.result);
-	next(&m);
+	artfx_next(&A, &m, 10000, NULL);
 	cr_assert_eq(m.type, MSG_DONE, "%s %d %s", msg_type_name(m.type), m.code,
 	    m.text ? m.text : "");
-	done = J(m.result);
+	done = mfx_json(m.result);
 	msg_clear(&m);
 	return done;
 }
@@ -117,9 +73,9 @@ run(uint64_t id, const char *input, const char *answer, json_t **asked)
 static void
 assert_asked(json_t *asked, const char *want_text)
 {
-	json_t *want = J(want_text);
+	json_t *want = mfx_json(want_text);
 
-	cr_assert(json_equal(asked, want), "asked %s\nwant  %s", S(asked), want_text);
+	cr_assert(json_equal(asked, want), "asked %s\nwant  %s", mfx_str(asked), want_text);
 	json_decref(want);
 	json_decref(asked);
 }
@@ -132,11 +88,11 @@ Test(agentmem, kept_across_runs_and_restarts)
 	DIR *d;
 	struct dirent *e;
 
-	spawn(state);
+	artfx_spawn(&A, state);
 	done = run(1, "first question", "first answer", &asked);
 	assert_asked(asked, "[" SYS "," U("first question") "]");
-	want = J("{\"provider\":\"sqlite\",\"enabled\":true,\"loaded\":0,\"stored\":true}");
-	cr_assert(json_equal(json_object_get(done, "memory"), want), "%s", S(done));
+	want = mfx_json("{\"provider\":\"sqlite\",\"enabled\":true,\"loaded\":0,\"stored\":true}");
+	cr_assert(json_equal(json_object_get(done, "memory"), want), "%s", mfx_str(done));
 	json_decref(want);
 	json_decref(done);
 	done = run(2, "second question", "second answer", &asked);
@@ -148,7 +104,7 @@ Test(agentmem, kept_across_runs_and_restarts)
 	cr_assert_eq(fsup_seccomp(A.pid), 2, "memory written under the agent's seccomp filter");
 
 	fsup_stop(&A);
-	spawn(state);
+	artfx_spawn(&A, state);
 	done = run(3, "third", "third answer", &asked);
 	assert_asked(asked, "[" SYS "," U("first question") "," AS("first answer") ","
 	    U("second question") "," AS("second answer") "," U("third") "]");
@@ -173,13 +129,13 @@ Test(agentmem, failed_runs_not_kept)
 	struct msg e = { .type = MSG_ERROR, .code = ERR_RATE, .text = "slow down" };
 	json_t *asked, *done;
 
-	spawn(state);
+	artfx_spawn(&A, state);
 	cr_assert_eq(fsup_send(&A, &m), 0);
-	next(&m);
+	artfx_next(&A, &m, 10000, NULL);
 	e.id = m.id;
 	msg_clear(&m);
 	cr_assert_eq(fsup_send(&A, &e), 0);
-	next(&m);
+	artfx_next(&A, &m, 10000, NULL);
 	cr_assert_eq(m.type, MSG_ERROR);
 	msg_clear(&m);
 	done = run(6, "next", "ok", &asked);
@@ -193,12 +149,12 @@ Test(agentmem, off_without_a_state_directory)
 	char missing[200];
 
 	snprintf(missing, sizeof(missing), "%s/absent", state);
-	spawn(missing);
+	artfx_spawn(&A, missing);
 	done = run(1, "q", "a", &asked);
 	assert_asked(asked, "[" SYS "," U("q") "]");
 	cr_assert(json_is_false(json_object_get(json_object_get(done, "memory"), "enabled")));
 	cr_assert(strstr(json_string_value(json_array_get(json_object_get(done, "notes"), 0)),
-	    "memory is off: no state directory") != NULL, "%s", S(done));
+	    "memory is off: no state directory") != NULL, "%s", mfx_str(done));
 	json_decref(done);
 	cr_assert_neq(access(missing, F_OK), 0, "nothing was created");
 }
