@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 
+#include "supervisor/auditcli.h"
 #include "tests/supervisor/audit_fx.h"
 
 const uint8_t fx_key[AUDIT_KEY_LEN] = {
@@ -25,6 +26,22 @@ fx_tmpdir(void)
 	cr_assert_not_null(d);
 	cr_assert_not_null(mkdtemp(d), "mkdtemp: %s", strerror(errno));
 	return d;
+}
+
+char *fx_dir;
+
+void
+fx_dir_init(void)
+{
+	fx_dir = fx_tmpdir();
+}
+
+void
+fx_dir_fini(void)
+{
+	fx_rmrf(fx_dir);
+	free(fx_dir);
+	fx_dir = NULL;
 }
 
 static int
@@ -189,4 +206,15 @@ fx_cli(int (*fn)(int, char **, FILE *, FILE *), char **out, char **err, ...)
 	fclose(fo);
 	fclose(fe);
 	return r;
+}
+
+char *
+fx_verify_ok(const char *kf, const char *target)
+{
+	char *out, *err;
+	int r = fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, target, NULL);
+
+	cr_assert_eq(r, 0, "%s", err);
+	free(err);
+	return out;
 }

@@ -10,6 +10,10 @@
 extern const uint8_t fx_key[AUDIT_KEY_LEN];	/* bytes 0x00..0x1f */
 
 char *fx_tmpdir(void);				/* mkdtemp under /tmp; malloc'd */
+/* A fresh fx_tmpdir() per test, for suites that take these as .init and .fini. */
+extern char *fx_dir;
+void fx_dir_init(void);
+void fx_dir_fini(void);
 void fx_rmrf(const char *dir);
 char *fx_path(const char *dir, const char *name);	/* malloc'd "dir/name" */
 char *fx_read(const char *path, size_t *len);	/* whole file, NUL-terminated; NULL if absent */
@@ -28,5 +32,8 @@ size_t fx_count_lines(const char *buf);
 
 /* Run an auditcli function with argv (NULL-terminated), capturing out and err. */
 int fx_cli(int (*fn)(int, char **, FILE *, FILE *), char **out, char **err, ...);
+/* `audit verify --key kf target` must exit 0 (its stderr is the failure message); returns its
+ * stdout (malloc'd). */
+char *fx_verify_ok(const char *kf, const char *target);
 
 #endif

@@ -30,22 +30,7 @@
 #include "supervisor/cred.h"
 #include "tests/supervisor/audit_fx.h"
 
-static char *dir;
-
-static void
-setup(void)
-{
-	dir = fx_tmpdir();
-}
-
-static void
-teardown(void)
-{
-	fx_rmrf(dir);
-	free(dir);
-}
-
-TestSuite(audit, .init = setup, .fini = teardown);
+TestSuite(audit, .init = fx_dir_init, .fini = fx_dir_fini);
 
 static void
 hexs(const uint8_t *b, size_t n, char *out)
@@ -59,8 +44,8 @@ hexs(const uint8_t *b, size_t n, char *out)
  * keys, the first prev all zeros. */
 Test(audit, line_format_is_the_documented_one)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
-	char *path = fx_path(dir, "audit.jsonl"), *buf, *l;
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	char *path = fx_path(fx_dir, "audit.jsonl"), *buf, *l;
 	char want[65], got[65], prevhex[65];
 	uint8_t d[32];
 	unsigned dl = 32;
@@ -107,7 +92,7 @@ Test(audit, line_format_is_the_documented_one)
 
 Test(audit, rejects_unknown_and_reserved_types)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_NONE, 1000, 0);
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_NONE, 1000, 0);
 	json_t *bad = json_pack("{s:s}", "type", "bogus"), *ck = json_pack("{s:s}", "type",
 	    "checkpoint"), *none = json_pack("{s:s}", "tenant", "x");
 
@@ -124,20 +109,18 @@ Test(audit, rejects_unknown_and_reserved_types)
 
 Test(audit, caller_fields_cannot_forge_seq_prev_or_mac)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_NONE, 1000, 0);
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_NONE, 1000, 0);
 	json_t *rec = json_pack("{s:s, s:i, s:s, s:s}", "type", "lifecycle", "seq", 99, "prev",
 	    "x", "mac", "y");
-	char *path = fx_path(dir, "audit.jsonl"), *out, *err, *kf = fx_keyfile(dir);
+	char *path = fx_path(fx_dir, "audit.jsonl"), *out, *kf = fx_keyfile(fx_dir);
 	uint64_t seq;
 
 	cr_assert_eq(audit_append(a, rec, &seq), 0);
 	cr_assert_eq(seq, 1);
 	cr_assert_eq(json_integer_value(json_object_get(rec, "seq")), 99, "caller's rec untouched");
 	audit_close(a);
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, path, NULL), 0,
-	    "%s", err);
+	out = fx_verify_ok(kf, path);
 	free(out);
-	free(err);
 	free(kf);
 	free(path);
 	json_decref(rec);
@@ -149,12 +132,12 @@ Test(audit, caller_fields_cannot_forge_seq_prev_or_mac)
 static char *
 make_log(char **kf)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_NONE, 1000, 0);
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_NONE, 1000, 0);
 
 	fx_append(a, 10, "payments");
 	cr_assert_eq(audit_close(a), 0);
-	*kf = fx_keyfile(dir);
-	return fx_path(dir, "audit.jsonl");
+	*kf = fx_keyfile(fx_dir);
+	return fx_path(fx_dir, "audit.jsonl");
 }
 
 /* A value byte of `field` in line `no`, changed to another valid character of its kind. */
@@ -338,14 +321,12 @@ Test(audit, truncation_needs_the_checkpoint)
 
 Test(audit, intact_log_verifies_with_summary)
 {
-	char *kf, *path = make_log(&kf), *out, *err;
+	char *kf, *path = make_log(&kf), *out;
 
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, path, NULL), 0,
-	    "%s", err);
+	out = fx_verify_ok(kf, path);
 	cr_assert_str_eq(out, "OK: 11 records in 1 files, seq 1..11, chain OK, macs OK, "
 	    "last checkpoint seq 11 OK\n");
 	free(out);
-	free(err);
 	free(kf);
 	free(path);
 }
@@ -353,7 +334,7 @@ Test(audit, intact_log_verifies_with_summary)
 Test(audit, wrong_key_fails)
 {
 	char *kf, *path = make_log(&kf), *out, *err;
-	char *other = fx_path(dir, "other.key");
+	char *other = fx_path(fx_dir, "other.key");
 
 	fx_write(other, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\n", 65,
 	    0600);
@@ -376,10 +357,10 @@ Test(audit, wrong_key_fails)
 
 Test(audit, rotation_keeps_the_chain_across_files)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_BATCH, 1000, 2000);
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_BATCH, 1000, 2000);
 	struct audit_stats st;
-	char *kf = fx_keyfile(dir), *out, *err, *live = fx_path(dir, "audit.jsonl");
-	char *f1 = fx_path(dir, "audit.00000000000000000001.jsonl");
+	char *kf = fx_keyfile(fx_dir), *out, *err, *live = fx_path(fx_dir, "audit.jsonl");
+	char *f1 = fx_path(fx_dir, "audit.00000000000000000001.jsonl");
 	int n = 0;
 
 	fx_append(a, 40, "payments");
@@ -395,12 +376,10 @@ Test(audit, rotation_keeps_the_chain_across_files)
 		    "with a checkpoint");
 	}
 	/* the directory: every file, put in chain order */
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, dir, NULL), 0,
-	    "%s", err);
+	out = fx_verify_ok(kf, fx_dir);
 	cr_assert(sscanf(out, "OK: %*d records in %d files", &n) == 1, "%s", out);
 	cr_assert_geq(n, 4, "%s", out);
 	free(out);
-	free(err);
 	/* only the live file: refused unless --partial */
 	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, live, NULL), 1);
 	cr_assert_not_null(strstr(err, "does not start at seq 1"), "%s", err);
@@ -413,7 +392,7 @@ Test(audit, rotation_keeps_the_chain_across_files)
 	free(err);
 	/* a rotated file missing from the middle breaks it */
 	cr_assert_eq(unlink(f1) == 0 && access(f1, F_OK) != 0, 1);
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, "--partial", dir,
+	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, "--partial", fx_dir,
 	    NULL), 0, "the oldest file gone is a partial log: %s", err);
 	free(out);
 	free(err);
@@ -424,25 +403,25 @@ Test(audit, rotation_keeps_the_chain_across_files)
 
 Test(audit, middle_rotated_file_missing_is_a_gap)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_NONE, 1000, 2000);
-	char *kf = fx_keyfile(dir), *out, *err, **names = NULL;
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_NONE, 1000, 2000);
+	char *kf = fx_keyfile(fx_dir), *out, *err, **names = NULL;
 	struct dirent **de;
 	int n, nrot = 0;
 
 	fx_append(a, 40, "payments");
 	cr_assert_eq(audit_close(a), 0);
-	n = scandir(dir, &de, NULL, alphasort);
+	n = scandir(fx_dir, &de, NULL, alphasort);
 	for (int i = 0; i < n; i++) {
 		if (strlen(de[i]->d_name) == 32 && strstr(de[i]->d_name, ".jsonl")) {
 			names = realloc(names, (size_t)(nrot + 1) * sizeof(*names));
-			names[nrot++] = fx_path(dir, de[i]->d_name);
+			names[nrot++] = fx_path(fx_dir, de[i]->d_name);
 		}
 		free(de[i]);
 	}
 	free(de);
 	cr_assert_geq(nrot, 3);
 	unlink(names[1]);
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, dir, NULL), 1);
+	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, fx_dir, NULL), 1);
 	cr_assert_not_null(strstr(err, "seq gap"), "%s", err);
 	free(out);
 	free(err);
@@ -454,33 +433,31 @@ Test(audit, middle_rotated_file_missing_is_a_gap)
 
 Test(audit, reopen_continues_seq_and_chain)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
-	char *kf = fx_keyfile(dir), *out, *err, *path = fx_path(dir, "audit.jsonl");
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	char *kf = fx_keyfile(fx_dir), *out, *path = fx_path(fx_dir, "audit.jsonl");
 
 	fx_append(a, 5, "t1");
 	cr_assert_eq(audit_close(a), 0);	/* + checkpoint: seq 6 */
-	a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	a = fx_open(fx_dir, AUDIT_FSYNC_EVERY, 1000, 0);
 	cr_assert_eq(audit_seq(a), 6);
 	cr_assert_eq(audit_durable_seq(a), 6);
 	fx_append(a, 5, "t2");
 	cr_assert_eq(audit_seq(a), 11);
 	cr_assert_eq(audit_close(a), 0);
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, path, NULL), 0,
-	    "%s", err);
+	out = fx_verify_ok(kf, path);
 	cr_assert_not_null(strstr(out, "seq 1..12"), "%s", out);
 	free(out);
-	free(err);
 	free(kf);
 	free(path);
 }
 
 Test(audit, second_writer_is_refused)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_NONE, 1000, 0), *b = NULL;
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_NONE, 1000, 0), *b = NULL;
 	struct audit_opts o = { .key = fx_key, .syslog_path = "" };
 	char err[256];
 
-	o.path = fx_path(dir, "audit.jsonl");
+	o.path = fx_path(fx_dir, "audit.jsonl");
 	cr_assert_eq(audit_open(&o, &b, err, sizeof(err)), -EBUSY);
 	cr_assert_not_null(strstr(err, "in use"), "%s", err);
 	audit_close(a);
@@ -491,8 +468,8 @@ Test(audit, second_writer_is_refused)
 
 Test(audit, torn_tail_is_moved_aside_and_reported)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
-	char *kf = fx_keyfile(dir), *out, *err, *path = fx_path(dir, "audit.jsonl"), *buf;
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	char *kf = fx_keyfile(fx_dir), *out, *path = fx_path(fx_dir, "audit.jsonl"), *buf;
 	const char torn[] = "{\"args\":{\"app_name\":\"half-writ";
 	struct dirent **de;
 	size_t len, l;
@@ -504,7 +481,7 @@ Test(audit, torn_tail_is_moved_aside_and_reported)
 	f = fopen(path, "a");
 	fputs(torn, f);
 	fclose(f);
-	a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	a = fx_open(fx_dir, AUDIT_FSYNC_EVERY, 1000, 0);
 	cr_assert_eq(audit_seq(a), 5, "recovery record written at open");
 	fx_append(a, 1, "t");
 	cr_assert_eq(audit_close(a), 0);
@@ -512,10 +489,10 @@ Test(audit, torn_tail_is_moved_aside_and_reported)
 	cr_assert_not_null(strstr(fx_line(buf, 5, &l), "\"event\":\"torn_tail\""));
 	cr_assert_null(strstr(buf, "half-writ"));
 	free(buf);
-	n = scandir(dir, &de, NULL, alphasort);
+	n = scandir(fx_dir, &de, NULL, alphasort);
 	for (int i = 0; i < n; i++) {
 		if (strncmp(de[i]->d_name, "audit.torn-", 11) == 0) {
-			char *p = fx_path(dir, de[i]->d_name), *t = fx_read(p, &len);
+			char *p = fx_path(fx_dir, de[i]->d_name), *t = fx_read(p, &len);
 
 			cr_assert_eq(len, sizeof(torn) - 1);
 			cr_assert_eq(memcmp(t, torn, len), 0, "torn bytes kept byte for byte");
@@ -527,11 +504,9 @@ Test(audit, torn_tail_is_moved_aside_and_reported)
 	}
 	free(de);
 	cr_assert_eq(found, 1);
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, path, NULL), 0,
-	    "%s", err);
+	out = fx_verify_ok(kf, path);
 	cr_assert_not_null(strstr(out, "1 recovery events"), "%s", out);
 	free(out);
-	free(err);
 	free(kf);
 	free(path);
 }
@@ -555,7 +530,7 @@ ParameterizedTestParameters(audit, open_refuses_a_tampered_log)
 
 ParameterizedTest(struct refuse_case *rc, audit, open_refuses_a_tampered_log)
 {
-	char *kf, *path = make_log(&kf), *ck = fx_path(dir, "audit.checkpoint");
+	char *kf, *path = make_log(&kf), *ck = fx_path(fx_dir, "audit.checkpoint");
 	struct audit_opts o = { .key = fx_key, .syslog_path = "", .path = path };
 	struct audit *a = NULL;
 	char err[512] = "";
@@ -595,7 +570,7 @@ Test(audit, batch_mode_is_group_commit)
 	struct audit_stats st;
 	int64_t dl;
 
-	o.path = fx_path(dir, "audit.jsonl");
+	o.path = fx_path(fx_dir, "audit.jsonl");
 	cr_assert_eq(audit_open(&o, &a, NULL, 0), 0);
 	fx_append(a, 3, "t");
 	cr_assert_eq(audit_seq(a), 3);
@@ -620,7 +595,7 @@ Test(audit, batch_mode_is_group_commit)
 
 Test(audit, every_and_none_modes)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_EVERY, 1000, 0);
 	struct audit_stats st;
 
 	fx_append(a, 3, "t");
@@ -628,9 +603,9 @@ Test(audit, every_and_none_modes)
 	audit_stats(a, &st);
 	cr_assert_eq(st.syncs, 3);
 	audit_close(a);
-	fx_rmrf(dir);
-	cr_assert_eq(mkdir(dir, 0700), 0);
-	a = fx_open(dir, AUDIT_FSYNC_NONE, 1000, 0);
+	fx_rmrf(fx_dir);
+	cr_assert_eq(mkdir(fx_dir, 0700), 0);
+	a = fx_open(fx_dir, AUDIT_FSYNC_NONE, 1000, 0);
 	fx_append(a, 3, "t");
 	cr_assert_eq(audit_durable_seq(a), 0);
 	cr_assert_eq(audit_next_deadline(a) > 0, 1, "the timed checkpoint is pending");
@@ -646,7 +621,7 @@ Test(audit, checkpoints_go_to_file_and_syslog)
 	struct audit_opts o = { .key = fx_key, .fsync = AUDIT_FSYNC_NONE, .ckpt_records = 3,
 		.ckpt_min_ms = -1 };
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char *sock = fx_path(dir, "log.sock"), *kf = fx_keyfile(dir), msg[1024], hash[65];
+	char *sock = fx_path(fx_dir, "log.sock"), *kf = fx_keyfile(fx_dir), msg[1024], hash[65];
 	char *out, *err, *buf, anchor[100], want[120];
 	struct pollfd pfd;
 	struct audit *a = NULL;
@@ -658,7 +633,7 @@ Test(audit, checkpoints_go_to_file_and_syslog)
 	strcpy(sun.sun_path, sock);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	o.syslog_path = sock;
-	o.path = fx_path(dir, "audit.jsonl");
+	o.path = fx_path(fx_dir, "audit.jsonl");
 	cr_assert_eq(audit_open(&o, &a, NULL, 0), 0);
 	fx_append(a, 3, "t");			/* seq 4 is the checkpoint */
 	cr_assert_eq(audit_seq(a), 4);
@@ -715,7 +690,7 @@ big_rec(int i)
 
 Test(audit, full_disk_fails_closed_then_recovers)
 {
-	char *mnt = fx_path(dir, "mnt"), *ballast, *path, *kf, *out, *err, *buf;
+	char *mnt = fx_path(fx_dir, "mnt"), *ballast, *path, *kf, *out, *buf;
 	struct audit_stats st;
 	struct audit *a;
 	json_t *rec;
@@ -768,11 +743,9 @@ Test(audit, full_disk_fails_closed_then_recovers)
 	free(buf);
 	json_decref(rec);
 	audit_close(a);
-	kf = fx_keyfile(dir);
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, path, NULL), 0,
-	    "%s", err);
+	kf = fx_keyfile(fx_dir);
+	out = fx_verify_ok(kf, path);
 	free(out);
-	free(err);
 	umount2(mnt, MNT_DETACH);
 	free(kf);
 	free(path);
@@ -785,7 +758,7 @@ Test(audit, full_disk_fails_closed_then_recovers)
 Test(audit, secrets_never_reach_the_log)
 {
 	const char canary[] = "CANARY-7f3a9c2e-secret-token";
-	char *path = fx_path(dir, "audit.jsonl"), *buf, *b64, *basic;
+	char *path = fx_path(fx_dir, "audit.jsonl"), *buf, *b64, *basic;
 	struct cred_store *cs;
 	struct audit *a;
 	json_t *rec, *args;
@@ -796,7 +769,7 @@ Test(audit, secrets_never_reach_the_log)
 	setenv("H6_CANARY", canary, 1);
 	cr_assert_eq(cred_store_new(&cs), 0);
 	cr_assert_eq(cred_add(cs, "argocd-prod", "payments", "env:H6_CANARY", err, sizeof(err)), 0);
-	a = fx_open(dir, AUDIT_FSYNC_NONE, 1000, 0);
+	a = fx_open(fx_dir, AUDIT_FSYNC_NONE, 1000, 0);
 	audit_set_redactor(a, cred_redactor(cs));
 	cr_assert(asprintf(&basic, "admin:%s", canary) > 0);
 	b64 = malloc(4 * strlen(basic) / 3 + 8);
@@ -829,8 +802,8 @@ Test(audit, secrets_never_reach_the_log)
 
 Test(audit, oversize_fields_become_digests)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_NONE, 1000, 0);
-	char *big = malloc(100001), *path = fx_path(dir, "audit.jsonl"), *buf, *kf, *out, *err;
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_NONE, 1000, 0);
+	char *big = malloc(100001), *path = fx_path(fx_dir, "audit.jsonl"), *buf, *kf, *out;
 	json_t *rec;
 	size_t len;
 
@@ -848,11 +821,9 @@ Test(audit, oversize_fields_become_digests)
 	cr_assert_lt(len, LIM_AUDIT_RECORD_MAX);
 	cr_assert_not_null(strstr(buf, "\"args\":{\"bytes\":100011,\"sha256\":\""), "%s", buf);
 	cr_assert_not_null(strstr(buf, "\"truncated\":true"));
-	kf = fx_keyfile(dir);
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, path, NULL), 0,
-	    "%s", err);
+	kf = fx_keyfile(fx_dir);
+	out = fx_verify_ok(kf, path);
 	free(out);
-	free(err);
 	free(kf);
 	free(buf);
 	free(big);
@@ -863,7 +834,7 @@ Test(audit, oversize_fields_become_digests)
 
 Test(audit, key_file_created_checked_and_parsed)
 {
-	char *p = fx_path(dir, "state.key"), err[256];
+	char *p = fx_path(fx_dir, "state.key"), err[256];
 	uint8_t k1[32], k2[32];
 	struct stat st;
 	size_t len;
@@ -899,23 +870,21 @@ Test(audit, key_file_created_checked_and_parsed)
 /* A crash between the rename and the new file: the chain continues from the rotated file. */
 Test(audit, crash_between_rotation_steps)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
-	char *kf = fx_keyfile(dir), *out, *err, *live = fx_path(dir, "audit.jsonl");
-	char *rot = fx_path(dir, "audit.00000000000000000001.jsonl");
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	char *kf = fx_keyfile(fx_dir), *out, *live = fx_path(fx_dir, "audit.jsonl");
+	char *rot = fx_path(fx_dir, "audit.00000000000000000001.jsonl");
 
 	fx_append(a, 4, "t");
 	cr_assert_eq(audit_close(a), 0);		/* seq 5: checkpoint */
 	cr_assert_eq(rename(live, rot), 0);
-	a = fx_open(dir, AUDIT_FSYNC_EVERY, 1000, 0);
+	a = fx_open(fx_dir, AUDIT_FSYNC_EVERY, 1000, 0);
 	cr_assert_eq(audit_seq(a), 5);
 	fx_append(a, 2, "t");
 	cr_assert_eq(audit_close(a), 0);		/* seq 6, 7, checkpoint 8 */
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, dir, NULL), 0,
-	    "%s", err);
+	out = fx_verify_ok(kf, fx_dir);
 	cr_assert_not_null(strstr(out, "OK: 8 records in 2 files, seq 1..8"), "%s", out);
 	cr_assert_eq(audit_close(NULL), 0);
 	free(out);
-	free(err);
 	free(rot);
 	free(live);
 	free(kf);

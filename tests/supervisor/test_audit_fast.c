@@ -18,22 +18,7 @@
 #include "supervisor/auditcli.h"
 #include "tests/supervisor/audit_fx.h"
 
-static char *dir;
-
-static void
-setup(void)
-{
-	dir = fx_tmpdir();
-}
-
-static void
-teardown(void)
-{
-	fx_rmrf(dir);
-	free(dir);
-}
-
-TestSuite(audit_fast, .init = setup, .fini = teardown);
+TestSuite(audit_fast, .init = fx_dir_init, .fini = fx_dir_fini);
 
 static json_t *
 wide(const char *inner_key, int n)
@@ -96,8 +81,8 @@ Test(audit_fast, lines_are_janssons_bytes)
 		    "\"\":6,\"Z\":7,\"_\":8}",
 		"{\"type\":\"approval\",\"args\":{\"x\":\"\\u001b[31m\\u0000\"}}",
 	};
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_NONE, 1000, 0);
-	char *path = fx_path(dir, "audit.jsonl"), *buf;
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_NONE, 1000, 0);
+	char *path = fx_path(fx_dir, "audit.jsonl"), *buf;
 	json_t *more[] = { wide(NULL, 100), wide("inner", 100), deep(50), big() };
 	size_t n = sizeof(texts) / sizeof(texts[0]), lines;
 
@@ -148,8 +133,8 @@ Test(audit_fast, lines_are_janssons_bytes)
 
 Test(audit_fast, lines_verify)
 {
-	struct audit *a = fx_open(dir, AUDIT_FSYNC_BATCH, 7, 0);
-	char *kf = fx_keyfile(dir), *out, *err;
+	struct audit *a = fx_open(fx_dir, AUDIT_FSYNC_BATCH, 7, 0);
+	char *kf = fx_keyfile(fx_dir), *out;
 	json_t *w = wide("inner", 80), *d = deep(40), *b = big();
 
 	fx_append(a, 20, "payments");
@@ -158,11 +143,9 @@ Test(audit_fast, lines_verify)
 	cr_assert_eq(audit_append(a, b, NULL), 0);
 	fx_append(a, 5, "payments");
 	cr_assert_eq(audit_close(a), 0);
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, dir, NULL), 0,
-	    "%s", err);
+	out = fx_verify_ok(kf, fx_dir);
 	cr_assert_not_null(strstr(out, "macs OK"), "%s", out);
 	free(out);
-	free(err);
 	free(kf);
 	json_decref(w);
 	json_decref(d);
@@ -185,10 +168,10 @@ Test(audit_fast, sync_thread_group_commit)
 		.rotate_bytes = 3000 };
 	struct audit *a = NULL;
 	struct audit_stats st;
-	char *kf = fx_keyfile(dir), *out, *err;
+	char *kf = fx_keyfile(fx_dir), *out;
 	int64_t dl;
 
-	o.path = fx_path(dir, "audit.jsonl");
+	o.path = fx_path(fx_dir, "audit.jsonl");
 	cr_assert_eq(audit_open(&o, &a, NULL, 0), 0);
 	fx_append(a, 3, "t");
 	cr_assert_eq(audit_seq(a), 3);
@@ -219,10 +202,8 @@ Test(audit_fast, sync_thread_group_commit)
 	cr_assert_eq(audit_flush(a), 0);
 	cr_assert_eq(audit_durable_seq(a), audit_seq(a), "flush syncs on the caller's thread");
 	cr_assert_eq(audit_close(a), 0);
-	cr_assert_eq(fx_cli(auditcli_verify, &out, &err, "verify", "--key", kf, dir, NULL), 0,
-	    "%s", err);
+	out = fx_verify_ok(kf, fx_dir);
 	free(out);
-	free(err);
 	free(kf);
 	free((char *)o.path);
 }
@@ -234,7 +215,7 @@ Test(audit_fast, sync_thread_ignored_in_every_mode)
 		.syslog_path = "", .sync_thread = true };
 	struct audit *a = NULL;
 
-	o.path = fx_path(dir, "audit.jsonl");
+	o.path = fx_path(fx_dir, "audit.jsonl");
 	cr_assert_eq(audit_open(&o, &a, NULL, 0), 0);
 	for (int i = 1; i <= 3; i++) {
 		fx_append(a, 1, "t");
