@@ -64,7 +64,7 @@ child_exec(const struct spawn *s, const char *const *argv, int out, int err, int
 {
 	if (dup2(out, 1) < 0 || dup2(err, 2) < 0 || dup2(st, 3) < 0)
 		_exit(120);
-	if (s->keep_fd >= 0 && s->keep_fd != 3 && fcntl(s->keep_fd, F_SETFD, 0) < 0)
+	if (s->keep_fd >= 0 && fcntl(s->keep_fd, F_SETFD, 0) < 0)
 		_exit(120);
 	for (int fd = 4; fd < 64; fd++)
 		if (fd != s->keep_fd && fd != s->leak_fd)
@@ -143,6 +143,9 @@ run_spawn(const struct spawn *s, struct run *r)
 
 	memset(r, 0, sizeof(*r));
 	r->exit = -1;
+	/* the child puts the status pipe on 3 and the leak on leak_fd: either would replace it */
+	cr_assert(s->keep_fd < 0 || (s->keep_fd > 3 && s->keep_fd != s->leak_fd),
+	    "keep_fd %d collides with fd 3 or leak_fd %d", s->keep_fd, s->leak_fd);
 	cr_assert(pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0 &&
 	    pipe2(st, O_CLOEXEC) == 0);
 	build_argv(s, argv, sizeof(argv) / sizeof(argv[0]));
@@ -154,7 +157,8 @@ run_spawn(const struct spawn *s, struct run *r)
 	close(st[1]);
 	collect(s, pid, (int[3]){ out[0], err[0], st[0] }, r);
 	cr_assert(waitpid(pid, &ws, 0) == pid);
-	cr_assert(WIFEXITED(ws), "corral-jail itself died by signal %d", WTERMSIG(ws));
+	cr_assert(WIFEXITED(ws), "corral-jail itself died by signal %d (%s %s)\nstatus: %s\nstdout: %s\n"
+	    "stderr: %s", WTERMSIG(ws), s->prog[0], s->prog[1] ? s->prog[1] : "", r->st, r->out, r->err);
 	r->code = WEXITSTATUS(ws);
 	if ((p = strstr(r->st, "signal ")) != NULL)
 		r->sig = atoi(p + 7);

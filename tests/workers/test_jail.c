@@ -102,10 +102,15 @@ Test(jail, only_std_fds_and_kept_ones_are_open)
 	OUT_IS(r, "fds 0 1 2\n");
 
 	char keep[16];
+	int kfd = fcntl(p[0], F_DUPFD_CLOEXEC, 20);	/* clear of 0-3 and of the leak's 7 */
 
+	cr_assert(kfd >= 20);
+	close(p[0]);
+	p[0] = kfd;
 	snprintf(keep, sizeof(keep), "%d", p[0]);
 	ARGS(s.jail, BASE, "--keep-fd", keep);
 	s.keep_fd = p[0];
+	s.leak_fd = -1;	/* a leak onto the kept number would replace it with our stdin */
 	run_spawn(&s, &r);
 	OUT_IS(r, "fds 0 1 2 3\n");
 	s.prog[1] = "read_fd3";
