@@ -306,7 +306,7 @@ stop_tick(struct sup *s, int64_t now)
 		struct worker *w = s->workers[i];
 
 		if (w->state == WS_READY || w->state == WS_STARTING || w->state == WS_BACKOFF ||
-		    w->state == WS_FAILED || w->state == WS_QUEUED)
+		    w->state == WS_FAILED || w->state == WS_QUEUED || w->state == WS_UIDWAIT)
 			worker_event(s, w, WE_STOP);
 	}
 }
@@ -455,7 +455,7 @@ sup_reload(struct sup *s)
 			if (!keep)
 				worker_event(s, w, WE_STOP);
 			else if (w->state == WS_STOPPED)
-				worker_event(s, w, WE_SPAWNED);
+				worker_revive(s, w);
 		}
 	}
 	config_free(old);

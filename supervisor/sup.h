@@ -36,7 +36,7 @@ struct src {
 
 /* WS_QUEUED: waiting for one of the LIM_SPAWN_INFLIGHT start slots (worker.c). */
 enum wstate { WS_STARTING, WS_READY, WS_STOPPING, WS_BACKOFF, WS_FAILED, WS_STOPPED, WS_QUEUED,
-	WS_MAX };
+	WS_UIDWAIT, WS_MAX };
 enum wevent { WE_SPAWNED, WE_HELLO, WE_BAD_HELLO, WE_EXIT, WE_TIMER, WE_STOP, WE_VIOLATION,
 	WE_MAX };
 
@@ -118,6 +118,7 @@ void sup_unwatch(struct sup *s, int fd);
 /* worker.c */
 int worker_plan(struct sup *s);		/* create worker structs from the config */
 void worker_event(struct sup *s, struct worker *w, enum wevent ev);
+void worker_revive(struct sup *s, struct worker *w);	/* a stopped worker, ids again */
 void worker_on_conn(struct sup *s, struct worker *w);
 void worker_on_status(struct sup *s, struct worker *w);
 void worker_on_broker(struct sup *s, struct worker *w);	/* egress.c */

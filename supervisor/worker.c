@@ -30,7 +30,7 @@
 #include "workers/sandbox.h"
 
 static const char *const state_names[WS_MAX] = {
-	"starting", "ready", "stopping", "backoff", "failed", "stopped", "queued",
+	"starting", "ready", "stopping", "backoff", "failed", "stopped", "queued", "waiting-uid",
 };
 
 const char *
@@ -93,23 +93,44 @@ worker_agent(struct sup *s, const char *agent, const char *tenant)
 	return NULL;
 }
 
-/* The ids a new worker of tenant t runs as: the tenant's uid, or, with a uids range, the
- * lowest one no worker of this corrald holds (a removed worker keeps its uid until corrald
- * restarts, so that its stray processes can never be mistaken for a newcomer's). False when
- * the range is used up. */
+/* Whether w holds its uid: every worker does, except one waiting for a uid and one a reload
+ * removed that has stopped. A stopped worker's jail has been reaped, and with it the pid
+ * namespace its processes lived in (the kernel ends them all before the namespace's first
+ * process is reaped), so nothing of it still runs as that uid. */
 static bool
-tenant_ids(struct sup *s, const struct cfg_tenant *t, uid_t *uid, gid_t *gid)
+holds_uid(const struct worker *w)
+{
+	return w->state != WS_UIDWAIT && !(w->state == WS_STOPPED && !w->present);
+}
+
+static bool
+uid_taken(const struct sup *s, const struct worker *self, uid_t u)
+{
+	for (size_t i = 0; i < s->nworkers; i++)
+		if (s->workers[i] != self && s->workers[i]->uid == u && holds_uid(s->workers[i]))
+			return true;
+	return false;
+}
+
+/* The ids a worker of tenant t runs as: the tenant's uid, or, with a uids range, one no other
+ * worker holds: self's own from before when it is free again (a re-added worker keeps it),
+ * else the lowest free one. False when the range is used up. */
+static bool
+tenant_ids(struct sup *s, const struct cfg_tenant *t, const struct worker *self, uid_t *uid,
+    gid_t *gid)
 {
 	*uid = t ? t->uid : 0;
 	*gid = t ? t->gid : 0;
 	if (t == NULL || t->uid_last == 0 || s->cfg->shared_isolation)
 		return true;
+	if (self && self->uid >= t->uid && self->uid <= t->uid_last &&
+	    !uid_taken(s, self, self->uid)) {
+		*uid = self->uid;
+		*gid = t->gid_set ? t->gid : (gid_t)self->uid;
+		return true;
+	}
 	for (uid_t u = t->uid;; u++) {
-		bool used = false;
-
-		for (size_t i = 0; i < s->nworkers && !used; i++)
-			used = s->workers[i]->uid == u;
-		if (!used) {
+		if (!uid_taken(s, self, u)) {
 			*uid = u;
 			*gid = t->gid_set ? t->gid : (gid_t)u;
 			return true;
@@ -117,9 +138,72 @@ tenant_ids(struct sup *s, const struct cfg_tenant *t, uid_t *uid, gid_t *gid)
 		if (u == t->uid_last)
 			break;
 	}
-	log_kv(LOG_ERR, "tenant's uids are used up: a worker is not started", "tenant", t->name,
-	    NULL);
 	return false;
+}
+
+/* A worker of a tenant whose uids are all held waits (WS_UIDWAIT) for one to come free:
+ * a worker the same reload removed holds its uid until its jail has been reaped. */
+static struct worker *
+worker_new_ids(struct sup *s, enum tool_kind kind, const struct tool_family *f,
+    const char *tenant, const char *agent)
+{
+	const struct cfg_tenant *t = config_tenant(s->cfg, tenant);
+	bool ok;
+	uid_t uid;
+	gid_t gid;
+	struct worker *w;
+
+	ok = tenant_ids(s, t, NULL, &uid, &gid);
+	if ((w = worker_new(s, kind, f, tenant, agent, ok ? uid : 0, ok ? gid : 0)) == NULL)
+		return NULL;
+	if (!ok) {
+		w->state = WS_UIDWAIT;
+		log_kv(LOG_WARNING, "tenant's uids are used up: the worker waits for one to come "
+		    "free", "worker", w->name, "tenant", tenant, NULL);
+	}
+	return w;
+}
+
+/* (Re)start a stopped worker that is (again) in the configuration, with ids it may hold. */
+void
+worker_revive(struct sup *s, struct worker *w)
+{
+	const struct cfg_tenant *t = config_tenant(s->cfg, w->tenant);
+	uid_t uid;
+	gid_t gid;
+
+	if (w->state != WS_STOPPED && w->state != WS_FAILED)
+		return;
+	if (!tenant_ids(s, t, w, &uid, &gid)) {
+		w->state = WS_UIDWAIT;
+		log_kv(LOG_WARNING, "tenant's uids are used up: the worker waits for one to come "
+		    "free", "worker", w->name, "tenant", w->tenant, NULL);
+		return;
+	}
+	w->uid = uid;
+	w->gid = gid;
+	worker_event(s, w, WE_SPAWNED);
+}
+
+/* A removed worker of tenant has stopped: its uid goes to a worker waiting for one. */
+static void
+uid_handoff(struct sup *s, const char *tenant)
+{
+	for (size_t i = 0; i < s->nworkers; i++) {
+		struct worker *w = s->workers[i];
+
+		if (w->state == WS_UIDWAIT && w->present && strcmp(w->tenant, tenant) == 0) {
+			char uid[16];
+
+			w->state = WS_STOPPED;
+			worker_revive(s, w);
+			if (w->state == WS_UIDWAIT)
+				return;	/* none left */
+			snprintf(uid, sizeof(uid), "%u", (unsigned)w->uid);
+			log_kv(LOG_INFO, "a uid came free: the waiting worker starts", "worker",
+			    w->name, "uid", uid, NULL);
+		}
+	}
 }
 
 /* Which workers the config asks for: per tenant, every family with an endpoint for it (or a
@@ -133,8 +217,6 @@ worker_plan(struct sup *s)
 	for (size_t t = 0; t < c->ntenants; t++) {
 		const struct cfg_tenant *ten = &c->tenants[t];
 		const char *tname = c->shared_isolation ? "shared" : ten->name;
-		uid_t uid;
-		gid_t gid;
 		size_t nf;
 		const struct tool_family *const *fams = tool_families(&nf);
 
@@ -153,13 +235,7 @@ worker_plan(struct sup *s)
 				continue;
 			if (worker_for(s, fams[i]->name, tname) != NULL)
 				continue;
-			if (c->shared_isolation) {
-				uid = 0;
-				gid = 0;
-			} else if (!tenant_ids(s, ten, &uid, &gid)) {
-				continue;
-			}
-			if (worker_new(s, fams[i]->kind, fams[i], tname, NULL, uid, gid) == NULL)
+			if (worker_new_ids(s, fams[i]->kind, fams[i], tname, NULL) == NULL)
 				return -ENOMEM;
 		}
 	}
@@ -814,15 +890,21 @@ static const waction fsm[WS_MAX][WE_MAX] = {
 	[WS_BACKOFF] = { [WE_TIMER] = a_restart, [WE_STOP] = a_stopped },
 	[WS_FAILED] = { [WE_STOP] = a_stopped, [WE_SPAWNED] = a_restart },
 	[WS_QUEUED] = { [WE_STOP] = a_stopped },
+	[WS_UIDWAIT] = { [WE_STOP] = a_stopped },
 };
 
 void
 worker_event(struct sup *s, struct worker *w, enum wevent ev)
 {
 	waction a = fsm[w->state][ev];
+	enum wstate before = w->state;
 
-	if (a != NULL)
-		a(s, w);
+	if (a == NULL)
+		return;
+	a(s, w);
+	if (w->state == WS_STOPPED && before != WS_STOPPED && before != WS_UIDWAIT &&
+	    !w->present && !s->stopping)
+		uid_handoff(s, w->tenant);
 }
 
 void
@@ -1176,29 +1258,17 @@ int worker_plan_family(struct sup *s, const char *family, const char *tenant);
 int
 worker_plan_family(struct sup *s, const char *family, const char *tenant)
 {
-	const struct cfg_tenant *t = config_tenant(s->cfg, tenant);
 	const struct tool_family *f = tool_family_find(family);
-
-	uid_t uid;
-	gid_t gid;
 
 	if (f == NULL)
 		return ERR_UNKNOWN;
-	if (!tenant_ids(s, t, &uid, &gid))
-		return 0;
-	return worker_new(s, f->kind, f, tenant, NULL, uid, gid) ? 0 : -ENOMEM;
+	return worker_new_ids(s, f->kind, f, tenant, NULL) ? 0 : -ENOMEM;
 }
 
 int
 worker_plan_agent(struct sup *s, const char *agent, const char *tenant)
 {
-	const struct cfg_tenant *t = config_tenant(s->cfg, tenant);
-	uid_t uid;
-	gid_t gid;
-
-	if (!tenant_ids(s, t, &uid, &gid))
-		return 0;
-	return worker_new(s, TOOL_KIND_AGENT, NULL, tenant, agent, uid, gid) ? 0 : -ENOMEM;
+	return worker_new_ids(s, TOOL_KIND_AGENT, NULL, tenant, agent) ? 0 : -ENOMEM;
 }
 
 /* ---------------------------------------------------------------- SIGSYS reports */

@@ -131,13 +131,15 @@ Test(worker_pool, stop_with_slow_calls_in_flight)
  * F10): RLIMIT_NPROC counts a uid's tasks host-wide, so with one shared uid a pids limit of
  * 32 holds no more than two agents (~14 threads each) next to the echo worker (~18); with a
  * uid each, all come up. Each agent's state directory is its own uid's. A reload that asks
- * for one worker more than the range holds starts it not, and says why. */
+ * for one worker more than the range holds starts it not, says why, and shows it waiting; the
+ * next reload, which removes another agent, hands that one's uid over once its jail has been
+ * reaped. */
 static const char *const agent_file =
     "apiVersion: corral.dev/v1\nkind: Agent\nmetadata: { name: %s }\n"
     "spec:\n  model: google:gemini-2.5-flash\n  tools: [echo]\n  system_prompt: x\n";
 
 static void
-uids_config(struct hx *hx, int nagents)
+uids_config(struct hx *hx, int first, int nagents)
 {
 	char body[2048], f[256], name[32];
 	size_t off;
@@ -145,7 +147,7 @@ uids_config(struct hx *hx, int nagents)
 	off = (size_t)snprintf(body, sizeof(body), "runtime_dir: %s/run\nstate_dir: %s/state\n"
 	    "libexec_dir: %s\ntenants:\n  demo: { uids: 41200-41203, families: [echo], "
 	    "limits: { pids: 32 } }\nagents:\n", hx->dir, hx->dir, getenv("CORRAL_LIBEXEC"));
-	for (int i = 0; i < nagents; i++) {
+	for (int i = first; i < nagents; i++) {
 		snprintf(name, sizeof(name), "a%d", i);
 		snprintf(f, sizeof(f), agent_file, name);
 		snprintf(body + off, sizeof(body) - off, "  - { file: %s.yaml, tenant: demo }\n", name);
@@ -156,16 +158,26 @@ uids_config(struct hx *hx, int nagents)
 	hx_file(hx, "corral.yaml", body, 0600);
 }
 
+static uid_t
+worker_uid(json_t *st, const char *name)
+{
+	json_t *w = hx_worker(st, name);
+
+	cr_assert_not_null(w, "no worker %s", name);
+	return (uid_t)json_integer_value(json_object_get(json_object_get(w, "confinement"),
+	    "uid"));
+}
+
 Test(worker_pool, a_uid_per_worker_from_the_tenants_range)
 {
 	json_t *st, *w;
-	uid_t seen[4] = { 0 };
+	uid_t seen[4] = { 0 }, a0_uid;
 	size_t i, n = 0;
 	char path[512], *log;
 	struct stat sb;
 
 	hx_config(&h, "tenants: {}\n");
-	uids_config(&h, 3);
+	uids_config(&h, 0, 3);
 	hx_start(&h, 4);
 	st = hx_status(&h);
 	json_array_foreach(json_object_get(st, "workers"), i, w) {
@@ -190,15 +202,42 @@ Test(worker_pool, a_uid_per_worker_from_the_tenants_range)
 	cr_expect_eq(n, 4);
 	json_decref(st);
 	/* a fourth agent: five workers for four uids */
-	uids_config(&h, 4);
+	uids_config(&h, 0, 4);
 	kill(h.pid, SIGHUP);
 	usleep(1500000);
 	st = hx_status(&h);
-	cr_expect_null(hx_worker(st, "agent-a3@demo"), "a worker beyond the range");
+	w = hx_worker(st, "agent-a3@demo");
+	cr_assert_not_null(w);
+	cr_expect_str_eq(json_string_value(json_object_get(w, "state")), "waiting-uid");
+	cr_expect_eq(json_integer_value(json_object_get(w, "pid")), 0, "a worker beyond the range");
 	cr_expect_not_null(hx_worker(st, "agent-a2@demo"));
+	a0_uid = worker_uid(st, "agent-a0@demo");
 	json_decref(st);
 	log = hx_read(h.log);
 	cr_expect(strstr(log, "tenant's uids are used up") != NULL, "%s", log);
+	free(log);
+	/* a0 goes: a3 gets its uid once a0's jail is gone, never while it runs */
+	uids_config(&h, 1, 4);
+	kill(h.pid, SIGHUP);
+	for (int tries = 0; tries < 100; tries++) {
+		usleep(100000);
+		st = hx_status(&h);
+		w = hx_worker(st, "agent-a3@demo");
+		if (w && strcmp(json_string_value(json_object_get(w, "state")), "ready") == 0)
+			break;
+		json_decref(st);
+		st = NULL;
+	}
+	cr_assert_not_null(st, "agent-a3 never started on the uid agent-a0 gave up");
+	cr_expect_eq(worker_uid(st, "agent-a3@demo"), a0_uid);
+	w = hx_worker(st, "agent-a0@demo");
+	cr_expect(w == NULL || strcmp(json_string_value(json_object_get(w, "state")),
+	    "stopped") == 0, "agent-a0 still runs next to the holder of its uid");
+	json_decref(st);
+	snprintf(path, sizeof(path), "%s/state/agents/demo/a3", h.dir);
+	cr_expect(stat(path, &sb) == 0 && sb.st_uid == a0_uid, "%s is not agent-a3's", path);
+	log = hx_read(h.log);
+	cr_expect(strstr(log, "a uid came free") != NULL, "%s", log);
 	free(log);
 	cr_assert_eq(hx_stop(&h), 0);
 }
