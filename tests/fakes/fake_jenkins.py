@@ -77,25 +77,82 @@ def routes(spec):
     return r
 
 
-def tree_filter(obj, tree):
-    """Keep the top-level fields named by a tree= value (nested selections are not applied)."""
-    if not tree or not isinstance(obj, dict):
-        return obj
-    names, depth, cur = [], 0, ''
-    for ch in tree:
-        if ch in '[{':
-            depth += 1
-        elif ch in ']}':
-            depth -= 1
-        elif ch == ',' and depth == 0:
-            names.append(cur)
-            cur = ''
+def parse_tree(spec, i=0):
+    """Parse a tree= value ("a,b[c,d[e]]{0,20}") into {name: (sub or None, (lo, hi) or None)};
+    returns (selection, index after it). Raises ValueError on a malformed value (Jenkins answers
+    those with 400)."""
+    sel, name = {}, ''
+    while i < len(spec):
+        ch = spec[i]
+        if ch in '[':
+            sub, i = parse_tree(spec, i + 1)
+            if i >= len(spec) or spec[i] != ']':
+                raise ValueError('unbalanced [ in tree')
+            sel[name] = (sub, None)
+            i += 1
             continue
-        if depth == 0 and ch not in ']}':
-            cur += ch
-    names.append(cur)
-    keep = {n for n in names if n}
-    return {k: v for k, v in obj.items() if k in keep or k == '_class'}
+        if ch == '{':
+            j = spec.find('}', i)
+            if j < 0 or not name:
+                raise ValueError('bad {range} in tree')
+            rng = spec[i + 1:j]
+            if ',' in rng:
+                lo, hi = rng.split(',', 1)
+                lo = int(lo) if lo else 0
+                hi = int(hi) if hi else None
+            else:
+                lo = int(rng)
+                hi = lo + 1
+            sel[name] = (sel.get(name, (None, None))[0], (lo, hi))
+            i = j + 1
+            continue
+        if ch == ']':
+            break
+        if ch == ',':
+            if name and name not in sel:
+                sel[name] = (None, None)
+            name = ''
+        else:
+            if name in sel and spec[i - 1] in ']}':
+                raise ValueError('tree: no comma after a selection')
+            name += ch
+        i += 1
+    if name and name not in sel:
+        sel[name] = (None, None)
+    return sel, i
+
+
+def apply_tree(obj, sel):
+    """Jenkins' selection: an object keeps the named fields (and its _class), each narrowed by
+    its own selection; an array's elements are narrowed one by one, and {lo,hi} slices it."""
+    if isinstance(obj, list):
+        return [apply_tree(o, sel) for o in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    if '_class' in obj:
+        out['_class'] = obj['_class']
+    for k, (sub, rng) in sel.items():
+        if k not in obj:
+            continue
+        v = obj[k]
+        if rng is not None and isinstance(v, list):
+            v = v[rng[0]:rng[1]]
+        out[k] = apply_tree(v, sub) if sub is not None else v
+    return out
+
+
+def tree_filter(obj, tree):
+    """obj as ?tree=... selects it (nested selections and {ranges} applied)."""
+    if not tree:
+        return obj
+    try:
+        sel, i = parse_tree(tree)
+        if i != len(tree):
+            raise ValueError('unbalanced ] in tree')
+    except ValueError as e:
+        raise ApiError(400, str(e))
+    return apply_tree(obj, sel)
 
 
 def html_page(status, reason, message):
@@ -270,8 +327,8 @@ class JenkinsFake(Fake):
         done = [n for n in b if not b[n]['building']]
 
         def ref(nums, result=False):
-            """A permalink as Jenkins exports it (null when no build fits); the fake applies
-            no nested tree selection, so lastCompletedBuild carries its result always."""
+            """A permalink as Jenkins exports it (null when no build fits); the tree= selection
+            then keeps what the client asked of it."""
             if not nums:
                 return None
             r = {'_class': 'hudson.model.FreeStyleBuild', 'number': max(nums),

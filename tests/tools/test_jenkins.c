@@ -125,6 +125,13 @@ Test(jenkins, folder_paths_tree_and_basic_auth_without_crumb)
 	cr_assert_null(json_object_get(json_object_get(e, "headers"), "jenkins-crumb"));
 	cr_assert_str_eq(famb_field(r, "fullName"), "team-a/apps/deploy");
 	cr_assert_eq(json_integer_value(json_object_get(r, "nextBuildNumber")), 7);
+	/* what the nested selections asked of each permalink, and no more (the fake applies
+	 * them as Jenkins does) */
+	cr_assert_not_null(json_object_get(json_object_get(r, "lastCompletedBuild"), "result"));
+	cr_assert_not_null(json_object_get(json_object_get(r, "lastSuccessfulBuild"), "number"));
+	cr_assert_null(json_object_get(json_object_get(r, "lastSuccessfulBuild"), "url"));
+	cr_assert_null(json_object_get(json_object_get(r, "lastBuild"), "result"));
+	cr_assert_not_null(json_object_get(json_object_get(r, "lastBuild"), "url"));
 	json_decref(e);
 	json_decref(r);
 	r = famb_ok(&T, "list_jobs", "{\"folder\":\"team-a/apps\"}");
