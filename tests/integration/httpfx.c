@@ -205,8 +205,7 @@ hf_audit(struct hf *x)
 	char *line = NULL;
 	size_t cap = 0;
 
-	if (f == NULL)
-		return a;
+	cr_assert_not_null(f, "%s: %s", x->hx.audit, strerror(errno));
 	while (getline(&line, &cap, f) > 0) {
 		json_t *r = json_loads(line, 0, NULL);
 
@@ -242,7 +241,13 @@ hf_audit_last(struct hf *x, const char *tool, const char *op, json_t **outcome, 
 			break;
 		}
 	}
-	cr_assert_not_null(dec, "no decision record for %s.%s", tool, op);
+	if (dec == NULL) {
+		char *txt = hx_read(x->hx.audit);
+		size_t len = txt ? strlen(txt) : 0;
+
+		cr_assert_fail("no decision record for %s.%s in %zu records; the file's last 2000 "
+		    "bytes:\n%s", tool, op, n, txt ? txt + (len > 2000 ? len - 2000 : 0) : "(none)");
+	}
 	if (json_object_get(dec, "call") == NULL)
 		return dec;	/* refused before dispatch: no outcome */
 	for (size_t k = i + 1; k < n; k++) {
