@@ -257,25 +257,22 @@ key_reserved(const char *k)
 }
 
 void
-log_kv(int level, const char *msg, ...)
+log_kv_array(int level, const char *msg, const char *const *kv)
 {
 	struct lbuf lb;
 	const char *k, *v;
 	char key[64];
-	va_list ap;
 
 	if (level > log_cfg.level)
 		return;
 	lb_begin(&lb, level, msg != NULL ? msg : "");
-	va_start(ap, msg);
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		v = va_arg(ap, const char *);
+	for (; (k = kv[0]) != NULL; kv += 2) {
+		v = kv[1];	/* in bounds: the macro ends the array with two NULLs */
 		key_clean(k, key + 2, sizeof(key) - 2);
 		/* a caller's "msg" must not shadow ours (JSON readers reject duplicates) */
 		memcpy(key, "x_", 2);
 		lb_field(&lb, key_reserved(key + 2) ? key : key + 2, v != NULL ? v : "", false);
 	}
-	va_end(ap);
 	lb_end_write(&lb);
 }
 

@@ -20,8 +20,11 @@
 void log_init(const char *prog, int level, int json);
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Key/value string pairs after msg, ended by NULL: log_kv(LOG_INFO, "started", "worker", w,
- * "pid", pidstr, NULL). A NULL value prints as an empty string. */
-void log_kv(int level, const char *msg, ...) __attribute__((sentinel));
+ * "pid", pidstr, NULL). A NULL value prints as an empty string. The pairs become an array of
+ * strings, so a number passed by mistake is a compile error, not a crash in a varargs walk. */
+void log_kv_array(int level, const char *msg, const char *const *kv);
+#define log_kv(level, msg, ...) \
+	log_kv_array((level), (msg), (const char *const[]){ __VA_ARGS__, NULL, NULL })
 /* "err", "error", "warning", "warn", "notice", "info", "debug" (and the rest of syslog's
  * names) -> level; -1 for anything else. */
 int log_level_parse(const char *name);

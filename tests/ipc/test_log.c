@@ -86,6 +86,19 @@ Test(log, kv_and_escaping, .init = capture)
 	    "tenant=\"pay ments\" call=\"\" ctl=\"a\\u0001b\\\\\" bad_key_=v x_msg=shadow nul=\"\"\n");
 }
 
+/* The pairs are an array the macro ends with two NULLs: a forgotten terminator or a key
+ * without its value ends the line, never a read past the arguments. */
+Test(log, kv_without_terminator_or_value, .init = capture)
+{
+	log_init("p", LOG_INFO, 0);
+	log_kv(LOG_INFO, "a", "k", "v");
+	log_kv(LOG_INFO, "b", "k", "v", "lone");
+	const char *out = captured();
+
+	cr_assert_not_null(strstr(out, " msg=\"a\" k=v\n"), "%s", out);
+	cr_assert_not_null(strstr(out, " msg=\"b\" k=v lone=\"\"\n"), "%s", out);
+}
+
 Test(log, invalid_utf8_and_unicode, .init = capture)
 {
 	log_init("p", LOG_INFO, 0);
