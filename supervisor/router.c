@@ -376,8 +376,15 @@ router_call(struct sup *s, const struct origin *o, struct msg *m)
 		    json_object_get(rec, "approval"));
 		goto out;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->family = strdup(f->name)) == NULL ||
+	    (c->op = strdup(op->name)) == NULL) {
+		/* Allowed, but not carried out: said to the caller and in the audit. */
+		json_object_set_new(rec, "outcome", json_string("error"));
+		json_object_set_new(rec, "error", json_string(err_str(-ENOMEM)));
+		sup_audit(s, rec);
+		router_error(s, o, -ENOMEM, "corrald is out of memory; the call was not made", NULL);
 		goto out;
+	}
 	c->w = worker_for(s, f->name, s->cfg->shared_isolation ? "shared" : o->tenant);
 	if (!worker_usable(c->w)) {
 		json_object_set_new(rec, "outcome", json_string("unavailable"));
@@ -388,8 +395,6 @@ router_call(struct sup *s, const struct origin *o, struct msg *m)
 	}
 	c->id = ++s->next_id;
 	c->o = *o;
-	c->family = strdup(f->name);
-	c->op = strdup(op->name);
 	c->args = json_incref(args);
 	c->mutating = (op->flags & TOOL_F_MUTATING) != 0;
 	c->start_ms = sup_now_ms();
@@ -445,22 +450,25 @@ finish(struct sup *s, struct call *c, const char *outcome, int code, const char 
 			json_object_set(rec, "http_status", hs);
 	}
 	if (code) {
-		char *t = strdup(text ? text : err_str(code));
+		/* a copy to redact in, without allocating: the answer must go out even without
+		 * memory (a worker's text is capped at decoding; a cut secret could not be found) */
+		char t[LIM_ERRMSG_MAX + 1];
 
-		if (t) {
-			redact(t, c->secret);
-			json_object_set_new(rec, "error", json_string(t));
-			m.type = MSG_ERROR;
-			m.code = code;
-			m.text = t;
-			/* The worker's detail is worker-made text too: redact it like the rest. */
-			if (detail_json && (m.detail = strdup(detail_json)) != NULL)
-				redact(m.detail, c->secret);
-			sup_audit(s, rec);
-			router_reply(s, &c->o, &m);
-			free(m.detail);
-			free(t);
-		}
+		if (text && strlen(text) >= sizeof(t))
+			text = "the error text was over the cap (not shown: it could not be redacted)";
+		snprintf(t, sizeof(t), "%s", text ? text : err_str(code));
+		redact(t, c->secret);
+		json_object_set_new(rec, "error", json_string(t));
+		m.type = MSG_ERROR;
+		m.code = code;
+		m.text = t;
+		/* The worker's detail is worker-made text too: redact it like the rest (without
+		 * memory for the copy, it is left out). */
+		if (detail_json && (m.detail = strdup(detail_json)) != NULL)
+			redact(m.detail, c->secret);
+		sup_audit(s, rec);
+		router_reply(s, &c->o, &m);
+		free(m.detail);
 	} else {
 		redact(result, c->secret);
 		m.type = MSG_RESULT;
