@@ -114,8 +114,9 @@ jk_list_jobs(struct tool_io *io, const struct tool_call *call, json_t **result,
 	    (folder != NULL && (r = jk_job_path(&g, "folder", folder, err)) < 0) ||
 	    (r = jk_get_json(io, call, &g, "jobs[name,fullName,url,color,_class]", &j, err)) < 0)
 		goto out;
-	*result = json_pack("{s:O}", "jobs", json_is_array(json_object_get(j, "jobs")) ?
-	    json_object_get(j, "jobs") : json_array());
+	/* "o" with a new reference: an answer without a jobs array leaked the empty one ("O") */
+	*result = json_pack("{s:o}", "jobs", json_is_array(json_object_get(j, "jobs")) ?
+	    json_incref(json_object_get(j, "jobs")) : json_array());
 	r = tool_pg_made(*result, err);
 out:
 	json_decref(j);
