@@ -111,6 +111,10 @@ wait_exit(pid_t pid)
 	return WEXITSTATUS(st);
 }
 
+/* How long something that should happen may take: only a bound (waits end when it happens),
+ * generous because a loaded 2-CPU machine can stall a process for seconds. */
+#define BOUND_MS	10000
+
 /* Poll f until it is true or ms pass. */
 #define WAIT_FOR(cond, ms) do {						\
 	for (int w_ = 0; w_ < (ms) / 5 && !(cond); w_++)		\
@@ -148,14 +152,14 @@ Test(conn, expected_peer_every_type_both_ways)
 
 	cr_assert_eq(ipc_listen(sock, &l), 0);
 	ipc_conn_expect(l, getpid(), getuid());
-	cr_assert_eq(ipc_dial(sock, 1000, &d), 0);
+	cr_assert_eq(ipc_dial(sock, BOUND_MS, &d), 0);
 	for (size_t i = 0; i < fx_ntypes; i++) {
 		enum msg_type t = fx_types[i].type;
 		struct msg in, out;
 
 		fx_msg_full(t, &in);
 		cr_assert_eq(ipc_send(d, &in, 0), 0);
-		cr_assert_eq(ipc_recv_timed(l, &out, 2000), 0, "%s", msg_type_name(t));
+		cr_assert_eq(ipc_recv_timed(l, &out, BOUND_MS), 0, "%s", msg_type_name(t));
 		cr_assert_null(fx_msg_diff(t, &in, &out), "%s", msg_type_name(t));
 		msg_clear(&out);
 		cr_assert_eq(ipc_send(l, &in, 0), 0);
@@ -177,9 +181,9 @@ Test(conn, refuses_everyone_until_expect)
 	struct msg m = { .type = MSG_PING, .id = 1 };
 
 	cr_assert_eq(ipc_listen(sock, &l), 0);
-	cr_assert_eq(ipc_dial(sock, 1000, &d), 0);
+	cr_assert_eq(ipc_dial(sock, BOUND_MS, &d), 0);
 	cr_assert_eq(ipc_send(d, &m, 0), 0);
-	WAIT_FOR(ipc_conn_refused(l) > 0, 2000);
+	WAIT_FOR(ipc_conn_refused(l) > 0, BOUND_MS);
 	cr_assert_gt(ipc_conn_refused(l), 0);
 	cr_assert_eq(ipc_recv_timed(l, &m, 300), -ETIMEDOUT);
 	cr_assert_eq(ipc_conn_peer(l, NULL, NULL), -ENOTCONN);
@@ -198,7 +202,7 @@ Test(conn, foreign_process_refused)
 	cr_assert_eq(ipc_listen(sock, &l), 0);
 	ipc_conn_expect(l, getpid(), getuid());	/* us, not the peer */
 	peer = spawn_peer(NULL);
-	WAIT_FOR(ipc_conn_refused(l) > 0, 3000);
+	WAIT_FOR(ipc_conn_refused(l) > 0, BOUND_MS);
 	cr_assert_gt(ipc_conn_refused(l), 0);
 	cr_assert_eq(ipc_recv_timed(l, &m, 300), -ETIMEDOUT);
 	cr_assert_eq(ipc_recv(l, &m, IPC_NONBLOCK), -EAGAIN);
@@ -220,7 +224,7 @@ Test(conn, right_pid_wrong_uid_refused)
 	ipc_conn_expect(l, peer, getuid() + 1);
 	cr_assert_eq(write(gate, "g", 1), 1);
 	close(gate);
-	WAIT_FOR(ipc_conn_refused(l) > 0, 3000);
+	WAIT_FOR(ipc_conn_refused(l) > 0, BOUND_MS);
 	cr_assert_gt(ipc_conn_refused(l), 0);
 	cr_assert_eq(ipc_recv_timed(l, &m, 300), -ETIMEDOUT);
 	cr_assert_eq(wait_exit(peer), 2);
@@ -241,7 +245,7 @@ Test(conn, expected_process_served)
 	ipc_conn_expect(l, peer, getuid());
 	cr_assert_eq(write(gate, "g", 1), 1);
 	close(gate);
-	cr_assert_eq(ipc_recv_timed(l, &m, 3000), 0);
+	cr_assert_eq(ipc_recv_timed(l, &m, BOUND_MS), 0);
 	cr_assert_eq(m.type, MSG_PING);
 	cr_assert_eq(m.id, 42);
 	cr_assert_eq(ipc_conn_peer(l, &pid, &uid), 0);
@@ -259,11 +263,11 @@ Test(conn, changing_expectation_drops_connected_peer)
 
 	cr_assert_eq(ipc_listen(sock, &l), 0);
 	ipc_conn_expect(l, getpid(), getuid());
-	cr_assert_eq(ipc_dial(sock, 1000, &d), 0);
-	WAIT_FOR(ipc_conn_peer(l, NULL, NULL) == 0, 2000);
+	cr_assert_eq(ipc_dial(sock, BOUND_MS, &d), 0);
+	WAIT_FOR(ipc_conn_peer(l, NULL, NULL) == 0, BOUND_MS);
 	cr_assert_eq(ipc_conn_peer(l, NULL, NULL), 0);
 	ipc_conn_expect(l, 0, 0);	/* refuse all */
-	WAIT_FOR(ipc_conn_peer(l, NULL, NULL) == -ENOTCONN, 2000);
+	WAIT_FOR(ipc_conn_peer(l, NULL, NULL) == -ENOTCONN, BOUND_MS);
 	cr_assert_eq(ipc_conn_peer(l, NULL, NULL), -ENOTCONN);
 	cr_assert_geq(ipc_conn_refused(l), 1);
 	ipc_close(d);
@@ -307,13 +311,13 @@ Test(conn, frame_over_the_cap_is_never_delivered)
 	cr_assert_eq(ipc_listen(sock, &l), 0);
 	ipc_conn_expect(l, getpid(), getuid());
 	s = raw_sender();
-	WAIT_FOR(ipc_conn_peer(l, NULL, NULL) == 0, 2000);
+	WAIT_FOR(ipc_conn_peer(l, NULL, NULL) == 0, BOUND_MS);
 	/* our own sender refuses it outright */
 	cr_assert_eq(ipc_send_raw(l, buf, big, 0), ERR_TOOBIG);
 	/* nng reads the 8-byte length header, sees it is over RECVMAXSZ and drops the pipe */
 	cr_assert_eq(nng_send(s, buf, big, 0), 0);
 	cr_assert_eq(ipc_recv_timed(l, &m, 500), -ETIMEDOUT);
-	WAIT_FOR(removed > 0, 2000);
+	WAIT_FOR(removed > 0, BOUND_MS);
 	cr_assert_gt(removed, 0, "the sender's pipe was not dropped");
 	/* the dialer reconnects by itself; a frame of exactly the cap goes through */
 	cr_assert_eq(msg_encode(&p, &ping, &plen), 0);
@@ -324,7 +328,7 @@ Test(conn, frame_over_the_cap_is_never_delivered)
 		struct pollfd pfd = { .fd = ipc_conn_pollfd(l), .events = POLLIN };
 
 		cr_assert_geq(pfd.fd, 0);
-		cr_assert_eq(poll(&pfd, 1, 3000), 1, "no frame of exactly LIM_MSG_MAX");
+		cr_assert_eq(poll(&pfd, 1, BOUND_MS), 1, "no frame of exactly LIM_MSG_MAX");
 	}
 	cr_assert_eq(ipc_recv_raw(l, &got, &glen, IPC_NONBLOCK), 0);
 	cr_assert_eq(glen, LIM_MSG_MAX);
@@ -347,14 +351,14 @@ Test(conn, timeouts_and_nonblocking)
 
 	cr_assert_eq(ipc_listen(sock, &l), 0);
 	ipc_conn_expect(l, getpid(), getuid());
-	cr_assert_eq(ipc_dial(sock, 1000, &d), 0);
+	cr_assert_eq(ipc_dial(sock, BOUND_MS, &d), 0);
 	cr_assert_eq(ipc_recv(l, &m, IPC_NONBLOCK), -EAGAIN);
 	cr_assert_eq(ipc_recv_raw(l, &b, &n, IPC_NONBLOCK), -EAGAIN);
 	cr_assert_eq(ipc_recv_timed(l, &m, 50), -ETIMEDOUT);
 	cr_assert_eq(ipc_recv(l, &m, 0x40), -EINVAL);
 	/* a malformed frame is received and refused by the decoder */
 	cr_assert_eq(ipc_send_raw(d, "\x81\xa1t\x63", 4, 0), 0);
-	cr_assert_eq(ipc_recv_timed(l, &m, 2000), ERR_UNKNOWN);
+	cr_assert_eq(ipc_recv_timed(l, &m, BOUND_MS), ERR_UNKNOWN);
 	ipc_close(d);
 	ipc_close(l);
 }
@@ -397,7 +401,7 @@ Test(conn, received_messages_freed)
 
 	cr_assert_eq(ipc_listen(sock, &l), 0);
 	ipc_conn_expect(l, getpid(), getuid());
-	cr_assert_eq(ipc_dial(sock, 1000, &d), 0);
+	cr_assert_eq(ipc_dial(sock, BOUND_MS, &d), 0);
 	cr_assert_eq(ipc_send(d, &m, 0), 0);
 	cr_assert_eq(ipc_send(d, &m, 0), 0);
 	nmsg_frees = 0;
@@ -437,7 +441,7 @@ Test(conn, child_of_expected_parent_served)
 	cr_assert_eq(ipc_listen(sock, &l), 0);
 	ipc_conn_expect_child(l, getpid(), getuid());
 	peer = spawn_peer(NULL);
-	cr_assert_eq(ipc_recv_timed(l, &m, 3000), 0);
+	cr_assert_eq(ipc_recv_timed(l, &m, BOUND_MS), 0);
 	cr_assert_eq(m.type, MSG_PING);
 	cr_assert_eq(ipc_send(l, &pong, 0), 0);
 	cr_assert_eq(wait_exit(peer), 0);
@@ -455,7 +459,7 @@ Test(conn, child_of_other_parent_refused)
 	cr_assert_eq(ipc_listen(sock, &l), 0);
 	ipc_conn_expect_child(l, getppid(), getuid());	/* our parent's children: not the peer */
 	peer = spawn_peer(NULL);
-	WAIT_FOR(ipc_conn_refused(l) > 0, 3000);
+	WAIT_FOR(ipc_conn_refused(l) > 0, BOUND_MS);
 	cr_assert_gt(ipc_conn_refused(l), 0);
 	cr_assert_eq(ipc_recv_timed(l, &m, 300), -ETIMEDOUT);
 	cr_assert_eq(wait_exit(peer), 2);
@@ -479,7 +483,7 @@ Test(conn, async_close_after_peer_death)
 		ipc_conn_expect(l, peer, getuid());
 		cr_assert_eq(write(gate, "g", 1), 1);
 		close(gate);
-		cr_assert_eq(ipc_recv_timed(l, &m, 3000), 0, "round %d", round);
+		cr_assert_eq(ipc_recv_timed(l, &m, BOUND_MS), 0, "round %d", round);
 		cr_assert_eq(m.type, MSG_PING);
 		cr_assert_eq(ipc_send(l, &pong, 0), 0);
 		cr_assert_eq(wait_exit(peer), 0);
