@@ -93,7 +93,7 @@ cmd_status(int argc, char **argv)
 	    json_integer_value(json_object_get(j, "uid")),
 	    json_string_value(json_object_get(j, "jails")) ?
 	    json_string_value(json_object_get(j, "jails")) : "?");
-	printf("%-32s %-6s %-12s %-8s %-9s %-8s %-8s %s\n", "WORKER", "KIND", "TENANT", "PID",
+	printf("%-32s %-6s %-12s %-8s %-11s %-8s %-8s %s\n", "WORKER", "KIND", "TENANT", "PID",
 	    "STATE", "RESTARTS", "UPTIME", "CONFINEMENT");
 	ws = json_object_get(j, "workers");
 	json_array_foreach(ws, i, w) {
@@ -109,7 +109,7 @@ cmd_status(int argc, char **argv)
 		    json_object_get(w, "last_reason") ? "  last: " : "",
 		    json_object_get(w, "last_reason") ?
 		    json_string_value(json_object_get(w, "last_reason")) : "");
-		printf("%-32s %-6s %-12s %-8lld %-9s %-8lld %-8lld %s\n",
+		printf("%-32s %-6s %-12s %-8lld %-11s %-8lld %-8lld %s\n",
 		    json_string_value(json_object_get(w, "name")),
 		    json_string_value(json_object_get(w, "kind")),
 		    json_string_value(json_object_get(w, "tenant")),
@@ -274,7 +274,7 @@ cmd_agents(int argc, char **argv)
 		return report(r, res, et, "agents");
 	if ((j = json_loads(res, 0, NULL)) == NULL)
 		return report(ERR_PROTO, res, et, "agents");
-	printf("%-24s %-12s %-9s %-12s %-6s %s\n", "AGENT", "TENANT", "STATE", "MODEL", "TOOLS",
+	printf("%-24s %-12s %-11s %-12s %-6s %s\n", "AGENT", "TENANT", "STATE", "MODEL", "TOOLS",
 	    "LAST RUN");
 	json_array_foreach(j, i, a) {
 		json_t *lr = json_object_get(a, "last_run");
@@ -285,7 +285,7 @@ cmd_agents(int argc, char **argv)
 			    json_integer_value(json_object_get(lr, "id")),
 			    json_string_value(json_object_get(lr, "outcome")),
 			    json_integer_value(json_object_get(lr, "duration_ms")));
-		printf("%-24s %-12s %-9s %-12s %-6zu %s\n",
+		printf("%-24s %-12s %-11s %-12s %-6zu %s\n",
 		    json_string_value(json_object_get(a, "name")),
 		    json_string_value(json_object_get(a, "tenant")),
 		    json_string_value(json_object_get(a, "state")),
