@@ -281,6 +281,17 @@ cagent_call(struct cagent *a, const char *tool, const char *op, const char *args
 }
 
 int
+cagent_flush(struct cagent *a, int timeout_ms)
+{
+	char *res = NULL, *et = NULL;
+	int r = cagent_call(a, "corral", "flush", "{}", false, timeout_ms, &res, &et);
+
+	free(res);
+	free(et);
+	return r;
+}
+
+int
 cagent_pollfd(struct cagent *a)
 {
 	return ipc_conn_pollfd(a->conn);

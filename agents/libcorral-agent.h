@@ -70,6 +70,12 @@ int cagent_call(struct cagent *a, const char *tool, const char *op, const char *
 int cagent_pollfd(struct cagent *a);
 int cagent_pump(struct cagent *a);
 
+/* Wait up to timeout_ms until corrald has read everything sent before (a corral.flush round
+ * trip: any answer proves it, ERR_UNKNOWN from a corrald without flush too). Call it before
+ * exiting: messages still in the send queue are lost when the connection closes. 0, or the
+ * error (-ETIMEDOUT, ERR_CLOSED, ...). */
+int cagent_flush(struct cagent *a, int timeout_ms);
+
 /* A run's progress text, its answer (JSON text), or its failure. */
 int cagent_event(struct cagent *a, uint64_t run, const char *text);
 int cagent_done(struct cagent *a, uint64_t run, const char *result_json);

@@ -406,6 +406,9 @@ prog_ended(struct bridge *b)
 		snprintf(t, sizeof(t), "the agent program %s", why);
 		cagent_fail(b->ca, b->active[i], ERR_WORKER, t);
 	}
+	/* the reports must reach corrald before we exit and close (nng drops what is queued) */
+	if (b->nactive > 0)
+		(void)cagent_flush(b->ca, LIM_AGENT_FLUSH_MS);
 	return code;
 }
 

@@ -197,6 +197,7 @@
 #define LIM_MCP_RUNS_QUEUED	16		/* bridge: RUNs waiting for the program to ask */
 #define LIM_MCP_RUN_WAIT_MS	600000		/* bridge: longest corral__next_run wait */
 #define LIM_MCP_CALL_WAIT_MS	900000		/* bridge: longest wait for corrald's answer */
+#define LIM_AGENT_FLUSH_MS	2000		/* an exiting agent waits for corral.flush */
 
 /* --- audit report (supervisor/auditreport) --- */
 #define LIM_REPORT_RECORDS	200000u		/* records one report reads */

@@ -161,9 +161,9 @@ sup_run_start(struct sup *s, const struct origin *o, const char *agent, const ch
 	return 0;
 }
 
-/* corral.policy_tools from an agent: its tool listing (an MCP bridge's tools/list). The only
- * "corral" command an agent has; any other goes to the router, which refuses and audits it as
- * an unknown tool. */
+/* corral.policy_tools from an agent: its tool listing (an MCP bridge's tools/list). With
+ * corral.flush (agent_flush), the only "corral" commands an agent has; any other goes to the
+ * router, which refuses and audits it as an unknown tool. */
 static void
 agent_policy_tools(struct sup *s, const struct origin *o)
 {
@@ -194,6 +194,18 @@ agent_policy_tools(struct sup *s, const struct origin *o)
 	else
 		router_error(s, o, -ENOMEM, NULL, NULL);
 	free(r.result);
+}
+
+/* corral.flush: answered at once with {}. The channel is in order, so the answer tells the
+ * agent that corrald has read everything it sent before: an agent about to exit (an MCP
+ * bridge whose program died, reporting its runs failed) waits for it, so its last messages
+ * are not lost with nng's send queue when it closes. Not audited: it does nothing. */
+static void
+agent_flush(struct sup *s, const struct origin *o)
+{
+	struct msg r = { .type = MSG_RESULT, .result = (char *)"{}" };
+
+	router_reply(s, o, &r);
 }
 
 /* Back-pressure on a flooding agent: its call was just refused and its rate for that call is
@@ -228,6 +240,8 @@ sup_agent_msg(struct sup *s, struct worker *w, struct msg *m)
 		snprintf(o.principal, sizeof(o.principal), "agent:%s", w->agent);
 		if (strcmp(m->tool, "corral") == 0 && strcmp(m->op, "policy_tools") == 0) {
 			agent_policy_tools(s, &o);
+		} else if (strcmp(m->tool, "corral") == 0 && strcmp(m->op, "flush") == 0) {
+			agent_flush(s, &o);
 		} else {
 			uint64_t denied = s->calls_denied;
 

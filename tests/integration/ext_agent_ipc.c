@@ -49,7 +49,7 @@ probe(struct cagent *a)
 	char note[512];
 
 	snprintf(note, sizeof(note), "%s/note", getenv("HOME") ? getenv("HOME") : "/state");
-	return json_pack("{s:o, s:o, s:{s:s, s:s, s:s, s:s}, s:s, s:s, s:i}",
+	return json_pack("{s:o, s:o, s:{s:s, s:s, s:s, s:s}, s:s, s:s, s:i, s:i}",
 	    "echo", call(a, "echo", "{\"msg\":\"from C\"}"),
 	    "crash", call(a, "crash", "{}"),
 	    "files",
@@ -57,7 +57,8 @@ probe(struct cagent *a)
 	    "write /etc/passwd", try_open("/etc/passwd", O_WRONLY),
 	    "write /usr/escape", try_open("/usr/escape", O_WRONLY | O_CREAT),
 	    "write state", try_open(note, O_WRONLY | O_CREAT | O_TRUNC),
-	    "name", cagent_name(a), "tenant", cagent_tenant(a), "uid", (int)getuid());
+	    "name", cagent_name(a), "tenant", cagent_tenant(a), "uid", (int)getuid(),
+	    "flush", cagent_flush(a, 5000));
 }
 
 static void
@@ -98,6 +99,11 @@ main(void)
 			json_decref(j);
 		} else if (strncmp(run.input, "tcp ", 4) == 0) {
 			tcp(a, run.id, atoi(run.input + 4));
+		} else if (strcmp(run.input, "bye") == 0) {
+			/* the answer, then gone at once: the flush is all that gets it out */
+			cagent_fail(a, run.id, ERR_EXEC, "bye: the agent's own last words");
+			cagent_flush(a, 5000);
+			_exit(3);
 		} else {
 			cagent_fail(a, run.id, ERR_EXEC, run.input);
 		}

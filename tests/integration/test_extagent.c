@@ -227,10 +227,10 @@ Test(extagent, python_mcp_agent)
 	snprintf(note, sizeof(note), "%s/state/agents/demo/pyagent/note", h.dir);
 	cr_expect(stat(note, &sb) == 0 && sb.st_uid == 41001, "the state dir write");
 
-	/* Two honest reports race: the MCP bridge's ("the agent program was killed by signal 31")
-	 * when its last message reaches corrald first, corrald's own when it reaps the agent
-	 * (the bridge exits 128+SIGSYS) before that message has left nng's send queue. */
-	tcp_probe("pyagent", "agent-pyagent@demo", "killed by signal 31|killed by seccomp (SIGSYS)");
+	/* The MCP bridge's report, always: it flushes (corral.flush) before it exits 128+SIGSYS,
+	 * so its last message cannot be lost in nng's send queue and overtaken by corrald's own
+	 * report of the death. */
+	tcp_probe("pyagent", "agent-pyagent@demo", "the agent program was killed by signal 31");
 	cr_assert_eq(hx_stop(&h), 0);
 	check_audit("agent:pyagent", "agent-pyagent@demo");
 	out = hx_read(h.log);
@@ -261,12 +261,18 @@ Test(extagent, c_ipc_agent)
 	cr_expect_str_neq(field(j, "files.write /usr/escape"), "ok");
 	cr_expect_str_eq(field(j, "files.write state"), "ok");
 	cr_expect_eq(json_integer_value(json_object_get(j, "uid")), 41001);
+	cr_expect_eq(json_integer_value(json_object_get(j, "flush")), 0, "corral.flush: %s", out);
 	json_decref(j);
 	free(out);
 	snprintf(note, sizeof(note), "%s/state/agents/demo/cagent/note", h.dir);
 	cr_expect(stat(note, &sb) == 0 && sb.st_uid == 41001, "the state dir write");
 
 	tcp_probe("cagent", "agent-cagent@demo", "SIGSYS");
+	/* its answer and then _exit(): what it flushed is its run's answer, not corrald's report
+	 * of a dead agent */
+	run("cagent", "bye", 1, &out);
+	cr_expect(strstr(out, "bye: the agent's own last words") != NULL, "%s", out);
+	free(out);
 	cr_assert_eq(hx_stop(&h), 0);
 	check_audit("agent:cagent", "agent-cagent@demo");
 }
