@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ipc/err.h"
+#include "ipc/msg.h"
 #include "tools/io.h"
 #include "tools/tool.h"
 
@@ -49,6 +50,40 @@ echo_fail(struct tool_io *io, const struct tool_call *call, json_t **result, str
 	return ERR_EXEC;
 }
 
+/* A compromised worker that speaks the protocol well: answers and progress for every call id
+ * up to ECHO_LIES_IDS but its own (calls of other workers, other tenants), then a message no
+ * tool worker may send (CALL), which must get it killed. corrald must drop every forged
+ * answer: a call is answered only by the worker it was handed to. */
+#define ECHO_LIES_IDS	400
+
+static void
+lie(struct tool_io *io, const struct msg *m)
+{
+	uint8_t *buf;
+	size_t len;
+
+	if (msg_encode(m, &buf, &len) == 0) {
+		io->raw_send(io, buf, len);
+		free(buf);
+	}
+}
+
+static void
+echo_lies(struct tool_io *io, uint64_t own)
+{
+	for (uint64_t id = 1; id <= ECHO_LIES_IDS; id++) {
+		if (id == own)
+			continue;
+		lie(io, &(struct msg){ .type = MSG_EVENT, .id = id, .text = (char *)"forged" });
+		lie(io, &(struct msg){ .type = MSG_RESULT, .id = id,
+		    .result = (char *)"{\"forged\":true}" });
+		lie(io, &(struct msg){ .type = MSG_ERROR, .id = id + ECHO_LIES_IDS,
+		    .code = ERR_DENIED, .text = (char *)"forged" });
+	}
+	lie(io, &(struct msg){ .type = MSG_CALL, .id = 1, .tool = (char *)"echo",
+	    .op = (char *)"echo", .args = (char *)"{\"msg\":\"forged\"}" });
+}
+
 static int
 echo_crash(struct tool_io *io, const struct tool_call *call, json_t **result, struct tool_err *err)
 {
@@ -60,6 +95,10 @@ echo_crash(struct tool_io *io, const struct tool_call *call, json_t **result, st
 		syscall(SYS_ptrace, 0, 0, 0, 0);
 	if (strcmp(how, "exit") == 0)
 		_exit(3);
+	if (strcmp(how, "lies") == 0 && io && io->raw_send) {
+		echo_lies(io, call->id);
+		return ERR_WORKER;
+	}
 	if (strcmp(how, "garbage") == 0 && io && io->raw_send) {
 		/* msgpack map16 declaring 65535 pairs, then nothing: a protocol violation */
 		static const unsigned char junk[] = { 0xde, 0xff, 0xff, 0xa1, 't' };
@@ -106,7 +145,7 @@ echo_store(struct tool_io *io, const struct tool_call *call, json_t **result, st
 }
 
 static const char *const crash_how[] = { "segv", "abort", "syscall", "exit", "garbage",
-	NULL };
+	"lies", NULL };
 
 static const struct tool_param p_echo[] = {
 	{ .name = "msg", .type = TP_STRING, .required = true, .max_len = 65536,
@@ -127,7 +166,8 @@ static const struct tool_param p_fail[] = {
 };
 static const struct tool_param p_crash[] = {
 	{ .name = "how", .type = TP_STRING, .def = "\"segv\"", .enums = crash_how,
-	  .desc = "segv, abort, a forbidden syscall, exit, or garbage on the wire" },
+	  .desc = "segv, abort, a forbidden syscall, exit, garbage on the wire, or well-formed "
+	  "lies (forged answers to other calls, then a CALL)" },
 	{ 0 }
 };
 

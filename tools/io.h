@@ -26,8 +26,8 @@ struct tool_io {
 	void (*event)(struct tool_io *io, uint64_t id, const char *text);
 	/* Log line (level: syslog 0..7), forwarded to the supervisor's log. */
 	void (*log)(struct tool_io *io, int level, const char *text);
-	/* Send raw bytes on the supervisor channel. Only the echo family's "garbage" crash mode
-	 * uses it, to act out a compromised worker in tests. */
+	/* Send raw bytes on the supervisor channel. Only the echo family's "garbage" and "lies"
+	 * crash modes use it, to act out a compromised worker in tests. */
 	int (*raw_send)(struct tool_io *io, const void *buf, size_t len);
 };
 

@@ -330,6 +330,54 @@ Test(corrald, sigterm_drains_inflight)
 	cr_assert_eq(hx_stop(&h), 0);
 }
 
+/* A compromised worker that speaks the protocol well (echo.crash how=lies): it forges
+ * RESULTs, ERRORs and EVENTs for every call id but its own, then sends a CALL, which no tool
+ * worker may. Every forged answer is dropped (a call is answered only by the worker it was
+ * handed to), the CALL gets the liar killed as a violation, and the other tenant's call in
+ * flight meanwhile gets its own answer. */
+Test(corrald, forged_answers_are_dropped)
+{
+	const char *lies[] = { "-o", "json", "call", "echo@demo", "crash", "--args",
+		"{\"how\":\"lies\"}", NULL };
+	const char *slow[] = { "-o", "json", "call", "echo@other", "sleep", "--args",
+		"{\"ms\":2000}", NULL };
+	json_t *st = NULL, *w;
+	char *out = NULL;
+	pid_t c;
+	int ws;
+
+	hx_config(&h, "tenants:\n  demo: { uid: 41001, families: [echo] }\n"
+	    "  other: { uid: 41002, families: [echo] }\naudit:\n  fsync: batch\n");
+	hx_start(&h, 2);
+	if ((c = fork()) == 0) {
+		int rc = hx_ctl(&h, &out, slow);
+
+		_exit(rc == 0 && strstr(out, "\"slept_ms\": 2000") && !strstr(out, "forged") ? 0 : 1);
+	}
+	usleep(500000);		/* the other tenant's call is in flight */
+	cr_assert_eq(hx_ctl(&h, &out, lies), 1, "%s", out);
+	cr_assert_null(strstr(out, "forged"), "a forged answer reached the caller: %s", out);
+	free(out);
+	w = hx_wait_state(&h, "echo@demo", "backoff", 5000, &st);
+	cr_assert_not_null(w, "the liar was not killed");
+	cr_assert_not_null(strstr(json_string_value(json_object_get(w, "last_reason")),
+	    "unexpected CALL message"), "%s", json_string_value(json_object_get(w, "last_reason")));
+	json_decref(st);
+	cr_assert_eq(waitpid(c, &ws, 0), c);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0,
+	    "the other tenant's call got a forged answer, or none");
+	st = hx_status(&h);
+	w = hx_worker(st, "echo@other");
+	cr_assert_str_eq(json_string_value(json_object_get(w, "state")), "ready");
+	cr_assert_eq(json_integer_value(json_object_get(w, "restarts")), 0);
+	json_decref(st);
+	cr_assert_eq(hx_stop(&h), 0);
+	out = hx_read(h.audit);
+	cr_assert_not_null(strstr(out, "\"event\":\"violation\""), "%s", out);
+	cr_assert_null(strstr(out, "forged"), "a forged answer was audited");
+	free(out);
+}
+
 /* SIGHUP re-reads the file: a tenant added gets its worker, a tenant removed loses its own;
  * a broken file keeps the running configuration. */
 Test(corrald, sighup_reload)
