@@ -99,6 +99,18 @@ main(void)
 			json_decref(j);
 		} else if (strncmp(run.input, "tcp ", 4) == 0) {
 			tcp(a, run.id, atoi(run.input + 4));
+		} else if (strncmp(run.input, "sleep ", 6) == 0) {
+			usleep((useconds_t)atoi(run.input + 6) * 1000);
+			cagent_done(a, run.id, "{\"slept\":true}");
+		} else if (strcmp(run.input, "lies") == 0) {
+			/* a compromised agent: progress and answers for every run id but its own
+			 * (other agents' runs), then its own answer */
+			for (uint64_t id = 1; id <= 400; id++)
+				if (id != run.id) {
+					cagent_event(a, id, "forged");
+					cagent_done(a, id, "{\"forged\":true}");
+				}
+			cagent_done(a, run.id, "{\"lied\":true}");
 		} else if (strcmp(run.input, "bye") == 0) {
 			/* the answer, then gone at once: the flush is all that gets it out */
 			cagent_fail(a, run.id, ERR_EXEC, "bye: the agent's own last words");

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -275,6 +276,40 @@ Test(extagent, c_ipc_agent)
 	free(out);
 	cr_assert_eq(hx_stop(&h), 0);
 	check_audit("agent:cagent", "agent-cagent@demo");
+}
+
+/* A compromised agent forges progress and answers for every run id but its own: the other
+ * agent's run in flight gets its own answer, the liar's own run its own, and nothing forged
+ * reaches a caller or the audit (a run is answered only by the agent it was handed to). */
+Test(extagent, forged_run_answers_are_dropped)
+{
+	char cfg[600], *out = NULL;
+	pid_t c;
+	int ws;
+
+	snprintf(cfg, sizeof(cfg), "  - { name: liar, tenant: demo, exec: %s, protocol: ipc }\n"
+	    "  - { name: honest, tenant: demo, exec: %s, protocol: ipc }", hx_bin("ext_agent_ipc"),
+	    hx_bin("ext_agent_ipc"));
+	setup(cfg);
+	hx_start(&h, 3);
+	if ((c = fork()) == 0) {
+		const char *av[] = { "-o", "json", "run", "honest", "sleep 1500", NULL };
+		int rc = hx_ctl(&h, &out, av);
+
+		_exit(rc == 0 && strstr(out, "\"slept\": true") && !strstr(out, "forged") ? 0 : 1);
+	}
+	usleep(400000);		/* honest's run is in flight */
+	run("liar", "lies", 0, &out);
+	cr_expect(strstr(out, "\"lied\": true") != NULL, "%s", out);
+	cr_expect_null(strstr(out, "forged"), "%s", out);
+	free(out);
+	cr_assert_eq(waitpid(c, &ws, 0), c);
+	cr_expect(WIFEXITED(ws) && WEXITSTATUS(ws) == 0,
+	    "the honest agent's run got a forged answer, or none");
+	cr_assert_eq(hx_stop(&h), 0);
+	out = hx_read(h.audit);
+	cr_expect_null(strstr(out, "forged"), "a forged answer was audited");
+	free(out);
 }
 
 /* protocol: is strict, and only for exec agents; exec must be executable. */
