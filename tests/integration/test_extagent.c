@@ -299,7 +299,7 @@ Test(extagent, forged_run_answers_are_dropped)
 		_exit(rc == 0 && strstr(out, "\"slept\": true") && !strstr(out, "forged") ? 0 : 1);
 	}
 	usleep(400000);		/* honest's run is in flight */
-	run("liar", "lies", 0, &out);
+	json_decref(run("liar", "lies", 0, &out));
 	cr_expect(strstr(out, "\"lied\": true") != NULL, "%s", out);
 	cr_expect_null(strstr(out, "forged"), "%s", out);
 	free(out);
