@@ -119,7 +119,10 @@
 #define LIM_DEATH_WINDOW_MS	60000
 #define LIM_INFLIGHT_MAX	1024		/* calls in flight per worker */
 #define LIM_WORKERS_MAX		4096
-#define LIM_CTL_CLIENTS_MAX	64
+#define LIM_CTL_CLIENTS_MAX	256		/* control clients at once (admins not counted) */
+#define LIM_CTL_CLIENTS_UID	16		/* ... of one non-admin uid */
+#define LIM_CTL_OUTQ		(LIM_MSG_MAX + (1u << 20))	/* answers queued for a control
+						 * client that does not read: then it is dropped */
 #define LIM_SPAWN_INFLIGHT	8		/* workers in `starting` at once (at most 2 per CPU); the
 						 * rest wait `queued`, their hello deadline not running */
 #define LIM_PEER_MSGS_TURN	4		/* messages read from one worker/agent per loop turn */

@@ -1,7 +1,12 @@
 /* The control socket: corralctl <-> corrald. AF_UNIX stream, each frame a 4-byte big-endian
  * length and one msgpack message (ipc/msg.h). The peer's uid (SO_PEERCRED) decides its role:
  * admin (uid 0, control.admins), tenant operator (control.operators: calls as operator:NAME
- * within its tenant) or viewer (status only). Commands are CALLs to the pseudo-tool "corral". */
+ * within its tenant) or viewer (status only). Commands are CALLs to the pseudo-tool "corral".
+ *
+ * No client can hold up corrald's one thread: answers wait in the client's own queue and go
+ * out as its socket takes them (a client that lets LIM_CTL_OUTQ pile up is dropped), one read
+ * of at most 64 KiB is served per turn, and a non-admin uid holds at most LIM_CTL_CLIENTS_UID
+ * connections (LIM_CTL_CLIENTS_MAX in all; admins are not counted, so they always get in). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -9,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,6 +42,10 @@ struct ctl_client {
 	char principal[160];
 	uint8_t *buf;
 	size_t len, cap;
+	uint8_t *out;			/* answers not yet taken by the socket: [off, olen) */
+	size_t off, olen, ocap;
+	bool want_out;			/* EPOLLOUT asked for */
+	bool doomed;			/* dropped; closed when its own event comes */
 	struct ctl_client *next;
 };
 
@@ -113,6 +123,23 @@ classify(struct sup *s, struct ctl_client *c)
 	return -EPERM;
 }
 
+/* Room for one more connection of c's uid? Admins always. */
+static bool
+room_for(const struct sup *s, const struct ctl_client *c)
+{
+	size_t all = 0, mine = 0;
+
+	if (c->role == ROLE_ADMIN)
+		return true;
+	for (const struct ctl_client *o = s->clients; o != NULL; o = o->next) {
+		if (o->role == ROLE_ADMIN || o->doomed)
+			continue;
+		all++;
+		mine += o->uid == c->uid;
+	}
+	return all < LIM_CTL_CLIENTS_MAX && mine < LIM_CTL_CLIENTS_UID;
+}
+
 void
 ctl_on_accept(struct sup *s)
 {
@@ -138,6 +165,16 @@ ctl_on_accept(struct sup *s)
 			free(c);
 			continue;
 		}
+		if (!room_for(s, c)) {
+			char uid[16];
+
+			snprintf(uid, sizeof(uid), "%u", (unsigned)c->uid);
+			log_kv(LOG_WARNING, "control peer refused: too many connections", "uid", uid,
+			    "principal", c->principal, NULL);
+			close(fd);
+			free(c);
+			continue;
+		}
 		c->src = (struct src){ SRC_CTL_CLIENT, c };
 		c->next = s->clients;
 		s->clients = c;
@@ -157,7 +194,51 @@ client_close(struct sup *s, struct ctl_client *c)
 	sup_unwatch(s, c->fd);
 	close(c->fd);
 	free(c->buf);
+	free(c->out);
 	free(c);
+}
+
+/* Stop serving c. It is not freed here: its event may still wait in this turn's batch. The
+ * shutdown makes its fd readable (EOF), and its own handler closes it. */
+static void
+client_doom(struct ctl_client *c, const char *why)
+{
+	if (c->doomed)
+		return;
+	c->doomed = true;
+	shutdown(c->fd, SHUT_RDWR);
+	log_kv(LOG_NOTICE, why, "principal", c->principal, NULL);
+}
+
+static void
+want_out(struct sup *s, struct ctl_client *c, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = &c->src };
+
+	if (c->want_out != on && epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->want_out = on;
+}
+
+/* Hand the socket what it takes now; ask for EPOLLOUT while anything is left. */
+static void
+flush_out(struct sup *s, struct ctl_client *c)
+{
+	while (c->off < c->olen && !c->doomed) {
+		ssize_t n = send(c->fd, c->out + c->off, c->olen - c->off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0)
+			c->off += (size_t)n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		else
+			client_doom(c, "control client gone while answers were waiting");
+	}
+	if (c->off == c->olen)
+		c->off = c->olen = 0;
+	want_out(s, c, c->olen > 0 && !c->doomed);
 }
 
 void
@@ -173,29 +254,48 @@ ctl_close_all(struct sup *s)
 	}
 }
 
+/* Queue the answer behind the others and send what the socket takes. Never waits: a client
+ * that lets LIM_CTL_OUTQ pile up unread is dropped, whatever it asked. */
 void
 ctl_reply(struct sup *s, struct ctl_client *c, const struct msg *m)
 {
 	uint8_t *buf = NULL;
-	size_t len;
+	size_t len, need;
 	uint32_t be;
 
-	if (c == NULL || msg_encode(m, &buf, &len) < 0)
+	if (c == NULL || c->doomed || msg_encode(m, &buf, &len) < 0)
 		return;
-	be = htonl((uint32_t)len);
-	/* Small, bounded blocking write: replies are capped and clients read them. */
-	{
-		struct timeval tv = { .tv_sec = 2 };
-		int fl = fcntl(c->fd, F_GETFL);
-
-		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
-		if (send(c->fd, &be, 4, MSG_NOSIGNAL) != 4 ||
-		    send(c->fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len)
-			log_kv(LOG_NOTICE, "control client not reading; reply dropped", NULL);
-		fcntl(c->fd, F_SETFL, fl);
+	need = c->olen - c->off + 4 + len;
+	if (need > LIM_CTL_OUTQ) {
+		client_doom(c, "control client not reading its answers; dropped");
+		free(buf);
+		return;
 	}
+	if (c->off > 0) {	/* what was sent goes; the rest moves to the front */
+		memmove(c->out, c->out + c->off, c->olen - c->off);
+		c->olen -= c->off;
+		c->off = 0;
+	}
+	if (c->olen + 4 + len > c->ocap) {
+		size_t ncap = c->ocap ? c->ocap : 4096;
+		uint8_t *nb;
+
+		while (ncap < c->olen + 4 + len)
+			ncap *= 2;
+		if ((nb = realloc(c->out, ncap)) == NULL) {
+			client_doom(c, "control client dropped: no memory for its answer");
+			free(buf);
+			return;
+		}
+		c->out = nb;
+		c->ocap = ncap;
+	}
+	be = htonl((uint32_t)len);
+	memcpy(c->out + c->olen, &be, 4);
+	memcpy(c->out + c->olen + 4, buf, len);
+	c->olen += 4 + len;
 	free(buf);
+	flush_out(s, c);
 }
 
 /* ---------------------------------------------------------------- commands */
@@ -413,10 +513,19 @@ handle(struct sup *s, struct ctl_client *c, struct msg *m)
 	router_call(s, &o, m);
 }
 
+/* Its fd is readable, writable or hung up. One read per turn (level-triggered epoll brings
+ * it back while more is there), so a client that keeps writing cannot keep the others
+ * waiting. */
 void
 ctl_on_client(struct sup *s, struct ctl_client *c)
 {
-	for (;;) {
+	if (c->doomed) {
+		client_close(s, c);
+		return;
+	}
+	if (c->olen > 0)
+		flush_out(s, c);
+	for (int turn = 0; turn < 1 && !c->doomed; turn++) {
 		ssize_t n;
 		uint32_t flen;
 
@@ -458,6 +567,8 @@ ctl_on_client(struct sup *s, struct ctl_client *c)
 			c->len -= 4 + flen;
 			handle(s, c, &m);
 			msg_clear(&m);
+			if (c->doomed)
+				break;
 		}
 	}
 }
