@@ -193,15 +193,19 @@ uid_handoff(struct sup *s, const char *tenant)
 		struct worker *w = s->workers[i];
 
 		if (w->state == WS_UIDWAIT && w->present && strcmp(w->tenant, tenant) == 0) {
-			char uid[16];
+			uid_t uid;
+			gid_t gid;
+			char us[16];
 
-			w->state = WS_STOPPED;
-			worker_revive(s, w);
-			if (w->state == WS_UIDWAIT)
+			if (!tenant_ids(s, config_tenant(s->cfg, tenant), w, &uid, &gid))
 				return;	/* none left */
-			snprintf(uid, sizeof(uid), "%u", (unsigned)w->uid);
+			w->uid = uid;
+			w->gid = gid;
+			w->state = WS_STOPPED;
+			snprintf(us, sizeof(us), "%u", (unsigned)uid);
 			log_kv(LOG_INFO, "a uid came free: the waiting worker starts", "worker",
-			    w->name, "uid", uid, NULL);
+			    w->name, "uid", us, NULL);
+			worker_event(s, w, WE_SPAWNED);
 		}
 	}
 }
