@@ -77,11 +77,13 @@ ctl_listen(struct sup *s)
 static bool
 in_groups(uid_t uid, char *const *groups, size_t n)
 {
-	struct passwd *pw = getpwuid(uid);
+	struct passwd *pw;
 	gid_t gl[64];
 	int ng = 64;
 
-	if (pw == NULL || n == 0 || getgrouplist(pw->pw_name, pw->pw_gid, gl, &ng) < 0)
+	if (n == 0)	/* no lookup (NSS, on the loop's thread) for a role of uids only */
+		return false;
+	if ((pw = getpwuid(uid)) == NULL || getgrouplist(pw->pw_name, pw->pw_gid, gl, &ng) < 0)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		struct group *g = getgrnam(groups[i]);
