@@ -521,56 +521,54 @@ handle(struct sup *s, struct ctl_client *c, struct msg *m)
 void
 ctl_on_client(struct sup *s, struct ctl_client *c)
 {
+	ssize_t n;
+	uint32_t flen;
+
 	if (c->doomed) {
 		client_close(s, c);
 		return;
 	}
 	if (c->olen > 0)
 		flush_out(s, c);
-	for (int turn = 0; turn < 1 && !c->doomed; turn++) {
-		ssize_t n;
-		uint32_t flen;
+	if (c->doomed)
+		return;	/* its hang-up comes back as an event */
+	if (c->cap - c->len < 65536) {
+		size_t ncap = c->cap ? c->cap * 2 : 65536;
+		uint8_t *nb;
 
-		if (c->cap - c->len < 65536) {
-			size_t ncap = c->cap ? c->cap * 2 : 65536;
-			uint8_t *nb;
-
-			if (ncap > LIM_MSG_MAX + 4 + 65536 || (nb = realloc(c->buf, ncap)) == NULL) {
-				client_close(s, c);
-				return;
-			}
-			c->buf = nb;
-			c->cap = ncap;
-		}
-		n = read(c->fd, c->buf + c->len, c->cap - c->len);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		if (ncap > LIM_MSG_MAX + 4 + 65536 || (nb = realloc(c->buf, ncap)) == NULL) {
 			client_close(s, c);
 			return;
 		}
-		if (n < 0)
-			return;
-		c->len += (size_t)n;
-		while (c->len >= 4) {
-			struct msg m = { 0 };
+		c->buf = nb;
+		c->cap = ncap;
+	}
+	n = read(c->fd, c->buf + c->len, c->cap - c->len);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		client_close(s, c);
+		return;
+	}
+	if (n < 0)
+		return;
+	c->len += (size_t)n;
+	while (c->len >= 4 && !c->doomed) {
+		struct msg m = { 0 };
 
-			memcpy(&flen, c->buf, 4);
-			flen = ntohl(flen);
-			if (flen > LIM_MSG_MAX) {
-				client_close(s, c);
-				return;
-			}
-			if (c->len < 4 + (size_t)flen)
-				break;
-			if (msg_decode(c->buf + 4, flen, &m) < 0) {
-				client_close(s, c);	/* malformed: drop the peer */
-				return;
-			}
-			memmove(c->buf, c->buf + 4 + flen, c->len - 4 - flen);
-			c->len -= 4 + flen;
-			handle(s, c, &m);
-			msg_clear(&m);
-			if (c->doomed)
-				break;
+		memcpy(&flen, c->buf, 4);
+		flen = ntohl(flen);
+		if (flen > LIM_MSG_MAX) {
+			client_close(s, c);
+			return;
 		}
+		if (c->len < 4 + (size_t)flen)
+			break;
+		if (msg_decode(c->buf + 4, flen, &m) < 0) {
+			client_close(s, c);	/* malformed: drop the peer */
+			return;
+		}
+		memmove(c->buf, c->buf + 4 + flen, c->len - 4 - flen);
+		c->len -= 4 + flen;
+		handle(s, c, &m);
+		msg_clear(&m);
 	}
 }
